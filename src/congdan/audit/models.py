@@ -1,0 +1,119 @@
+"""Change history and the append-only access log.
+
+``AccessLogEntry`` is designed for hundreds of millions of rows: narrow, append-only
+(updates and deletes refused by the model and, on PostgreSQL, by a trigger), no foreign
+key constraints on the hot insert path, indexed by (person, time) for the citizen's data
+tracker and by (actor, time) for supervision. On PostgreSQL it is meant to be
+partitioned by month (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class Channel(models.TextChoices):
+    UI = "ui", _("Giao diện cán bộ")
+    API = "api", _("API")
+    ADMIN = "admin", _("Trang quản trị")
+    SYSTEM = "system", _("Hệ thống")
+
+
+class AccessLogEntry(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(_("thời điểm"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("người truy cập"), max_length=150)
+    organisation = models.CharField(_("cơ quan/tổ chức"), max_length=80, blank=True)
+    person = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    channel = models.CharField(_("kênh"), max_length=8, choices=Channel.choices)
+    view = models.CharField(_("màn hình/dịch vụ"), max_length=80)
+    fields = models.CharField(_("trường dữ liệu"), max_length=400, blank=True)
+    purpose = models.CharField(_("mục đích"), max_length=200)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("nhật ký truy cập")
+        verbose_name_plural = _("nhật ký truy cập")
+        indexes = [
+            models.Index(fields=["person", "at"], name="audit_access_person_at"),
+            models.Index(fields=["actor", "at"], name="audit_access_actor_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} → {self.person_id} ({self.view})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("access log entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("access log entries cannot be deleted")
+
+
+class ChangeRecord(models.Model):
+    """One state change: who, when, why, under which legal basis, old → new values.
+
+    ``changes`` maps each changed field to ``[old, new]`` (JSON-serialisable values).
+    Reading a record "as of" a date rewinds the changes made after it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(_("thời điểm"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("người thực hiện"), max_length=150)
+    organisation = models.CharField(_("cơ quan"), max_length=80, blank=True)
+    action = models.CharField(_("thao tác"), max_length=60)
+    object_type = models.CharField(_("loại đối tượng"), max_length=60)
+    object_id = models.BigIntegerField(_("mã đối tượng"))
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changes = models.JSONField(_("thay đổi"), default=dict)
+    reason = models.CharField(_("lý do"), max_length=400, blank=True)
+    legal_basis = models.CharField(_("căn cứ pháp lý"), max_length=200, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("lịch sử thay đổi")
+        verbose_name_plural = _("lịch sử thay đổi")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "at"], name="audit_change_object"),
+            models.Index(fields=["person", "at"], name="audit_change_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("change records cannot be changed")
+        super().save(*args, **kwargs)

@@ -1,0 +1,217 @@
+"""Django settings for congdan.
+
+Every setting an operator changes comes from a ``CONGDAN_*`` environment variable. The
+defaults run the embedded demo (SQLite under ``var/``). With DEBUG off, a missing or
+placeholder secret key stops start-up with a clear message (DESIGN rule 6).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(os.environ.get("CONGDAN_HOME", BASE_DIR.parent.parent)).resolve()
+VAR_DIR = Path(os.environ.get("CONGDAN_VAR_DIR", PROJECT_DIR / "var")).resolve()
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("CONGDAN_DEBUG", default=False)
+
+# Secrets that must never be used outside DEBUG.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "insecure", "dev"})
+DEV_SECRET_KEY = "congdan-dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 -- refused when DEBUG is off
+SECRET_KEY = os.environ.get("CONGDAN_SECRET_KEY", "")
+if not DEBUG and (
+    SECRET_KEY.strip().lower() in PLACEHOLDER_SECRETS
+    or SECRET_KEY == DEV_SECRET_KEY
+    or len(SECRET_KEY) < 32
+):
+    raise ImproperlyConfigured(
+        "CONGDAN_SECRET_KEY is missing, too short (< 32 characters) or a placeholder, and "
+        "CONGDAN_DEBUG is off. Generate one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+if not SECRET_KEY:
+    SECRET_KEY = DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env_list("CONGDAN_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CONGDAN_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "congdan.core",
+    "congdan.audit",
+    "congdan.geo",
+    "congdan.registry",
+    "congdan.portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "congdan.core.middleware.RequestIdMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "congdan.urls"
+WSGI_APPLICATION = "congdan.wsgi.application"
+ASGI_APPLICATION = "congdan.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "congdan.portal.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DEFAULT_SQLITE_PATH = VAR_DIR / "congdan.sqlite3"
+DATABASE_URL = os.environ.get("CONGDAN_DATABASE_URL", "").strip()
+if DATABASE_URL:
+    try:
+        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    except (ValueError, KeyError) as exc:  # unknown scheme or malformed URL
+        raise ImproperlyConfigured(f"CONGDAN_DATABASE_URL is not a valid URL: {exc}") from exc
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DEFAULT_SQLITE_PATH)}
+
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock
+            # at BEGIN so concurrent writers queue (busy timeout) instead of failing.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    _db["CONN_MAX_AGE"] = 0
+    _db.pop("CONN_HEALTH_CHECKS", None)
+    _db["CONN_HEALTH_CHECKS"] = False
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "django.db.backends.postgresql"
+else:
+    raise ImproperlyConfigured(
+        f"Unsupported database engine {_db['ENGINE']!r}: use sqlite:/// or postgresql://"
+    )
+_db["ATOMIC_REQUESTS"] = False
+_db.setdefault("TEST", {})
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "registry:search"
+LOGOUT_REDIRECT_URL = "portal:login"
+PASSWORD_HASHERS = [
+    "congdan.core.hashers.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- i18n -----------------------------------------------------------------------------
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Security -------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SECURE = env_bool("CONGDAN_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Logging: secrets never logged, personal data masked (core.logging) ---------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask": {"()": "congdan.core.logging.MaskPersonalDataFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask"]}
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("CONGDAN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- congdan --------------------------------------------------------------------------
+CONGDAN_SITE_NAME = os.environ.get("CONGDAN_SITE_NAME", "Cổng dân cư")
+# Searches return at most this many rows per page.
+CONGDAN_PAGE_SIZE = 25
+# The bare primary-key view used as the benchmark baseline (bench/). Off unless asked for.
+CONGDAN_BENCH_ENDPOINTS = env_bool("CONGDAN_BENCH_ENDPOINTS", default=False)

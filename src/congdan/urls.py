@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from congdan.core.views import healthz
+from congdan.api import api
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("registry/", include("congdan.registry.urls")),
+    path("", include("congdan.portal.urls")),
+]
+
+if settings.CONGDAN_BENCH_ENDPOINTS:
+    from congdan.core.views import bench_person_pk
+
+    urlpatterns.append(path("bench/person/<int:pk>", bench_person_pk))
