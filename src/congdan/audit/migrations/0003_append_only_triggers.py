@@ -10,7 +10,7 @@ from django.db import migrations
 PG_UP = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
 BEGIN
-  RAISE EXCEPTION 'audit_accesslogentry is append-only (% refused)', TG_OP;
+  RAISE EXCEPTION USING MESSAGE = 'audit_accesslogentry is append-only: ' || TG_OP || ' refused';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_access_append_only BEFORE UPDATE OR DELETE ON audit_accesslogentry
