@@ -31,8 +31,9 @@ class Perm(StrEnum):
     HOUSEHOLD_MOVE = "registry:household:move"
     DEATH_RECORD = "registry:death:record"
     PERSON_CORRECT = "registry:person:correct"
+    PERSON_CREATE = "registry:person:create"
     ACCESS_LOG_READ = "audit:accesslog:read"
-    API_TOKEN_MANAGE = "core:apitoken:manage"
+    API_TOKEN_MANAGE = "core:apitoken:manage"  # noqa: S105 -- a permission name, not a secret
     ADMIN_SITE = "core:admin:use"
 
 
@@ -60,6 +61,7 @@ _STEWARD = frozenset(
         Perm.PERSON_SEARCH,
         Perm.PERSON_HISTORY_READ,
         Perm.PERSON_CORRECT,
+        Perm.PERSON_CREATE,
         Perm.ADMIN_SITE,
         Perm.API_TOKEN_MANAGE,
     }

@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from congdan.registry.models import Person
+
 
 @never_cache
 @require_GET
@@ -22,8 +24,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_GET
 def bench_person_pk(request: HttpRequest, pk: int) -> HttpResponse:
     """Benchmark baseline only (CONGDAN_BENCH_ENDPOINTS): a bare primary-key read."""
-    from congdan.registry.models import Person
-
     row = Person.objects.filter(pk=pk).values("id_number", "full_name", "birth_date").first()
     if row is None:
         return JsonResponse({"code": "not_found"}, status=404)

@@ -1,0 +1,115 @@
+"""Appending to the access log and the change history.
+
+Neither function opens a transaction: they join the caller's, so a change and its audit
+record commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils import timezone
+
+from congdan.audit.models import AccessLogEntry, ChangeRecord, Channel
+from congdan.core.context import current_request_id
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from congdan.core.models import User
+
+FieldChanges = dict[str, list[Any]]
+
+
+def _actor_fields(actor: User | AnonymousUser | None) -> dict[str, Any]:
+    if actor is None or not actor.is_authenticated:
+        return {"actor": None, "actor_label": "system", "organisation": ""}
+    agency = getattr(actor, "agency", None)
+    return {
+        "actor": actor,
+        "actor_label": actor.get_username(),
+        "organisation": agency.code if agency is not None else "",
+    }
+
+
+def log_access(
+    actor: User | AnonymousUser | None,
+    *,
+    person_ids: Iterable[int],
+    channel: Channel | str,
+    view: str,
+    fields: Sequence[str],
+    purpose: str,
+) -> int:
+    """Append one entry per person read. Returns the number of entries written."""
+    ids = list(dict.fromkeys(person_ids))
+    if not ids:
+        return 0
+    who = _actor_fields(actor)
+    now = timezone.now()
+    request_id = current_request_id()
+    field_list = ",".join(fields)[:400]
+    AccessLogEntry.objects.bulk_create(
+        [
+            AccessLogEntry(
+                at=now,
+                person_id=pid,
+                channel=channel,
+                view=view[:80],
+                fields=field_list,
+                purpose=purpose[:200],
+                request_id=request_id,
+                **who,
+            )
+            for pid in ids
+        ]
+    )
+    return len(ids)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> FieldChanges:
+    return {
+        key: [to_jsonable(before.get(key)), to_jsonable(after[key])]
+        for key in after
+        if to_jsonable(before.get(key)) != to_jsonable(after[key])
+    }
+
+
+def record_change(
+    actor: User | AnonymousUser | None,
+    *,
+    action: str,
+    obj: models.Model,
+    changes: FieldChanges,
+    person_id: int | None = None,
+    reason: str = "",
+    legal_basis: str = "",
+) -> ChangeRecord:
+    return ChangeRecord.objects.create(
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=obj.pk,
+        person_id=person_id,
+        changes=changes,
+        reason=reason[:400],
+        legal_basis=legal_basis[:200],
+        request_id=current_request_id(),
+        **_actor_fields(actor),
+    )

@@ -1,0 +1,819 @@
+"""State changes of the population registry (DESIGN rule 1).
+
+Each public function takes the acting user first, checks the permission declaratively,
+runs in one transaction, locks what it changes, validates, writes, records the change
+(who, old → new, reason, legal basis) and sends registry events on commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from congdan.audit.services import diff, record_change
+from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from congdan.core.jurisdiction import jurisdiction_of
+from congdan.core.permissions import Perm, requires
+from congdan.geo.selectors import commune_by_code, province_by_id_code
+from congdan.geo.services import build_address
+from congdan.registry import idnumbers, signals
+from congdan.registry.models import (
+    CivilEvent,
+    CivilEventKind,
+    DatePrecision,
+    Ethnicity,
+    Household,
+    HouseholdMembership,
+    Person,
+    Relationship,
+    Religion,
+    Residence,
+    ResidenceKind,
+    Sex,
+    VitalStatus,
+)
+from congdan.registry.scoping import households_for, persons_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from congdan.core.models import User
+    from congdan.geo.models import AdministrativeUnit
+
+    Actor = User | AnonymousUser
+
+MAX_TEMPORARY_RESIDENCE = dt.timedelta(days=2 * 366)  # Law on Residence 2020, Art. 27(3)
+MIN_TEMPORARY_RESIDENCE = dt.timedelta(days=30)  # Art. 27(1): stays of 30 days or more
+ID_ALLOCATION_ATTEMPTS = 20
+
+
+# --- helpers (no transactions of their own) -------------------------------------------
+
+
+def _agency(actor: Actor) -> Any:
+    return getattr(actor, "agency", None)
+
+
+def _lock_person(actor: Actor, person_id: int) -> Person:
+    """Lock a person row the actor may change; 404 when missing or outside jurisdiction."""
+    person = persons_for(actor).select_for_update().filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("Không tìm thấy công dân."), code="person_not_found")
+    return person
+
+
+def _require_alive(person: Person) -> None:
+    if person.vital_status == VitalStatus.DECEASED:
+        raise Conflict(
+            _("Công dân đã được ghi nhận là đã chết; không thể thực hiện thay đổi này."),
+            code="person_deceased",
+        )
+
+
+def _current_commune(code: str, field: str = "commune") -> AdministrativeUnit:
+    unit = commune_by_code(code)
+    if unit.scheme != "2025":
+        raise ValidationFailed(
+            _("Xã/phường %(code)s không còn tồn tại sau ngày 01/7/2025; hãy chọn đơn vị hiện nay.")
+            % {"code": code},
+            code="unknown_commune",
+            field=field,
+        )
+    return unit
+
+
+def _require_within(actor: Actor, unit: AdministrativeUnit, field: str = "commune") -> None:
+    if not jurisdiction_of(actor).covers(unit):
+        raise PermissionDenied(
+            _("%(unit)s nằm ngoài địa bàn quản lý của bạn.") % {"unit": unit.name},
+            code="outside_jurisdiction",
+            field=field,
+        )
+
+
+def _check_date(
+    value: dt.date, *, field: str, not_before: dt.date | None = None, label: str = ""
+) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationFailed(
+            _("%(label)s không được ở tương lai.") % {"label": label or _("Ngày")},
+            code="date_in_future",
+            field=field,
+        )
+    if not_before is not None and value < not_before:
+        raise ValidationFailed(
+            _("%(label)s không được trước ngày sinh.") % {"label": label or _("Ngày")},
+            code="date_before_birth",
+            field=field,
+        )
+
+
+def _earliest_birth(person: Person) -> dt.date:
+    """The earliest day the recorded date of birth can stand for (given its precision)."""
+    b = person.birth_date
+    if person.birth_date_precision == DatePrecision.YEAR:
+        return dt.date(b.year, 1, 1)
+    if person.birth_date_precision == DatePrecision.MONTH:
+        return dt.date(b.year, b.month, 1)
+    return b
+
+
+def _person_values(person: Person) -> dict[str, Any]:
+    return {
+        name: getattr(person, name)
+        for name in (
+            "full_name",
+            "other_names",
+            "birth_date",
+            "birth_date_precision",
+            "sex",
+            "ethnicity_id",
+            "religion_id",
+            "nationality",
+            "home_town_id",
+            "father_id",
+            "mother_id",
+            "spouse_id",
+            "vital_status",
+            "death_date",
+            "residence_commune_id",
+            "residence_province_id",
+        )
+    }
+
+
+def _save_person_change(
+    actor: Actor,
+    person: Person,
+    before: dict[str, Any],
+    *,
+    action: str,
+    reason: str,
+    legal_basis: str,
+) -> None:
+    changes = diff(before, _person_values(person))
+    if not changes:
+        return
+    person.updated_at = timezone.now()
+    person.save()
+    record_change(
+        actor,
+        action=action,
+        obj=person,
+        person_id=person.pk,
+        changes=changes,
+        reason=reason,
+        legal_basis=legal_basis,
+    )
+
+
+def _event(
+    actor: Actor,
+    person: Person,
+    kind: CivilEventKind,
+    when: dt.date,
+    *,
+    legal_basis: str,
+    document_ref: str = "",
+    details: dict[str, Any] | None = None,
+    related: Person | None = None,
+) -> CivilEvent:
+    return CivilEvent.objects.create(
+        person=person,
+        kind=kind,
+        event_date=when,
+        legal_basis=legal_basis,
+        source_agency=_agency(actor),
+        document_ref=document_ref,
+        details=details or {},
+        related_person=related,
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def _end_residence(actor: Actor, residence: Residence, on: dt.date, reason: str) -> None:
+    before = {"ended_on": residence.ended_on}
+    residence.ended_on = on
+    residence.save(update_fields=["ended_on"])
+    record_change(
+        actor,
+        action="end_residence",
+        obj=residence,
+        person_id=residence.person_id,
+        changes=diff(before, {"ended_on": on}),
+        reason=reason,
+    )
+
+
+def _new_residence(
+    actor: Actor,
+    person: Person,
+    *,
+    kind: ResidenceKind,
+    address: Any,
+    commune: AdministrativeUnit,
+    start: dt.date,
+    end: dt.date | None = None,
+    household: Household | None = None,
+    reason: str = "",
+    legal_basis: str = "",
+) -> Residence:
+    residence = Residence.objects.create(
+        person=person,
+        kind=kind,
+        address=address,
+        commune=commune,
+        household=household,
+        start_date=start,
+        end_date=end,
+        reason=reason,
+        registered_by=_agency(actor),
+    )
+    record_change(
+        actor,
+        action=f"register_{kind}",
+        obj=residence,
+        person_id=person.pk,
+        changes={
+            "kind": [None, kind],
+            "address": [None, address.text],
+            "commune": [None, commune.code],
+            "start_date": [None, start.isoformat()],
+            "end_date": [None, end.isoformat() if end else None],
+        },
+        reason=reason,
+        legal_basis=legal_basis,
+    )
+    return residence
+
+
+def _on_commit(signal: Any, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: signal.send(sender=Person, **kwargs))
+
+
+# --- persons --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    full_name: str
+    birth_date: dt.date
+    sex: str
+    ethnicity_code: str
+    birth_registration_province_code: str  # legacy 3-digit ID code, e.g. "048"
+    birth_date_precision: str = DatePrecision.DAY
+    religion_code: str = "00"
+    nationality: str = "VN"
+    other_names: str = ""
+    father: Person | None = None
+    mother: Person | None = None
+
+
+def _validate_new_person(data: NewPerson) -> tuple[Ethnicity, Religion | None, Any]:
+    if not data.full_name.strip():
+        raise ValidationFailed(_("Họ tên không được để trống."), code="required", field="full_name")
+    if data.sex not in Sex.values:
+        raise ValidationFailed(_("Giới tính không hợp lệ."), code="invalid_sex", field="sex")
+    if data.birth_date_precision not in DatePrecision.values:
+        raise ValidationFailed(
+            _("Độ chính xác ngày sinh không hợp lệ."),
+            code="invalid_precision",
+            field="birth_date_precision",
+        )
+    _check_date(data.birth_date, field="birth_date", label=str(_("Ngày sinh")))
+    if data.birth_date.year < idnumbers.FIRST_CENTURY:
+        raise ValidationFailed(
+            _("Năm sinh phải từ 1900 trở đi."), code="invalid_birth_year", field="birth_date"
+        )
+    ethnicity = Ethnicity.objects.filter(code=data.ethnicity_code).first()
+    if ethnicity is None:
+        raise ValidationFailed(
+            _("Mã dân tộc %(code)s không có trong danh mục 54 dân tộc.")
+            % {"code": data.ethnicity_code},
+            code="unknown_ethnicity",
+            field="ethnicity",
+        )
+    religion = Religion.objects.filter(code=data.religion_code).first()
+    if religion is None:
+        raise ValidationFailed(
+            _("Mã tôn giáo không hợp lệ."), code="unknown_religion", field="religion"
+        )
+    province = province_by_id_code(data.birth_registration_province_code)
+    return ethnicity, religion, province
+
+
+def allocate_and_save(
+    person: Person,
+    province_id_code: str,
+    *,
+    rng: idnumbers.RandomSource = idnumbers.SYSTEM_RANDOM,
+    attempts: int = ID_ALLOCATION_ATTEMPTS,
+) -> Person:
+    """Give ``person`` a fresh personal ID number and insert it.
+
+    Collision-safe under concurrency: the unique constraint on ``id_number`` decides;
+    a collision rolls back only the savepoint and draws again. Must run inside the
+    caller's transaction.
+    """
+    for _attempt in range(attempts):
+        person.id_number = idnumbers.random_number(
+            province_id_code, person.sex, person.birth_date.year, rng
+        )
+        try:
+            with transaction.atomic(savepoint=True):
+                person.save(force_insert=True)
+        except IntegrityError:
+            person.pk = None
+            person._state.adding = True
+            if Person.objects.filter(id_number=person.id_number).exists():
+                continue  # drew a number already issued: draw again
+            raise
+        return person
+    raise Conflict(
+        _("Không cấp được số định danh mới sau nhiều lần thử; vui lòng thử lại."),
+        code="id_allocation_exhausted",
+    )
+
+
+@requires(Perm.PERSON_CREATE)
+def register_person(
+    actor: Actor,
+    data: NewPerson,
+    *,
+    legal_basis: str = "",
+    rng: idnumbers.RandomSource = idnumbers.SYSTEM_RANDOM,
+) -> Person:
+    """Create a person with a newly allocated personal ID number and a birth event."""
+    ethnicity, religion, province = _validate_new_person(data)
+    with transaction.atomic():
+        person = Person(
+            full_name=" ".join(data.full_name.split()),
+            other_names=data.other_names.strip(),
+            birth_date=data.birth_date,
+            birth_date_precision=data.birth_date_precision,
+            sex=data.sex,
+            ethnicity=ethnicity,
+            religion=religion,
+            nationality=data.nationality,
+            birth_registration_province=province,
+            father=data.father,
+            mother=data.mother,
+        )
+        allocate_and_save(person, province.id_code, rng=rng)
+        record_change(
+            actor,
+            action="register_person",
+            obj=person,
+            person_id=person.pk,
+            changes=diff({}, {"id_number": person.id_number, **_person_values(person)}),
+            legal_basis=legal_basis,
+        )
+        _event(actor, person, CivilEventKind.BIRTH, data.birth_date, legal_basis=legal_basis)
+    return person
+
+
+CORRECTABLE_FIELDS = frozenset(
+    {"full_name", "other_names", "ethnicity_id", "religion_id", "home_town_id", "nationality"}
+)
+
+
+@requires(Perm.PERSON_CORRECT)
+def correct_person(
+    actor: Actor,
+    *,
+    person_id: int,
+    changes: dict[str, Any],
+    reason: str,
+    legal_basis: str,
+    document_ref: str = "",
+) -> Person:
+    """A steward's correction of identity data, with its reason and legal basis."""
+    unknown = set(changes) - CORRECTABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            _("Không thể sửa trực tiếp các trường: %(f)s") % {"f": ", ".join(sorted(unknown))},
+            code="field_not_correctable",
+        )
+    if not reason.strip():
+        raise ValidationFailed(_("Cần ghi rõ lý do cải chính."), code="required", field="reason")
+    with transaction.atomic():
+        person = _lock_person(actor, person_id)
+        before = _person_values(person)
+        for name, value in changes.items():
+            setattr(person, name, value.strip() if isinstance(value, str) else value)
+        if not person.full_name:
+            raise ValidationFailed(
+                _("Họ tên không được để trống."), code="required", field="full_name"
+            )
+        kind = (
+            CivilEventKind.NAME_CHANGE
+            if person.full_name != before["full_name"]
+            else CivilEventKind.CORRECTION
+        )
+        _save_person_change(
+            actor, person, before, action="correct_person", reason=reason, legal_basis=legal_basis
+        )
+        _event(
+            actor,
+            person,
+            kind,
+            timezone.localdate(),
+            legal_basis=legal_basis,
+            document_ref=document_ref,
+            details={"fields": sorted(changes), "reason": reason},
+        )
+    return person
+
+
+# --- residence ------------------------------------------------------------------------
+
+
+@requires(Perm.RESIDENCE_WRITE)
+def register_temporary_residence(
+    actor: Actor,
+    *,
+    person_id: int,
+    commune_code: str,
+    street: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    reason: str = "",
+    legal_basis: str = "Luật Cư trú 2020, Điều 27–28",
+) -> Residence:
+    """Register a temporary residence (tạm trú) in the officer's jurisdiction.
+
+    A person holds one temporary residence at a time: a current one ends the day before
+    the new one starts.
+    """
+    if not street.strip():
+        raise ValidationFailed(
+            _("Nhập số nhà, đường hoặc thôn, tổ nơi tạm trú."), code="required", field="street"
+        )
+    if end_date <= start_date:
+        raise ValidationFailed(
+            _("Ngày kết thúc tạm trú phải sau ngày bắt đầu."),
+            code="invalid_period",
+            field="end_date",
+        )
+    if end_date - start_date < MIN_TEMPORARY_RESIDENCE:
+        raise ValidationFailed(
+            _("Chỉ đăng ký tạm trú cho thời gian từ 30 ngày trở lên."),
+            code="period_too_short",
+            field="end_date",
+        )
+    if end_date - start_date > MAX_TEMPORARY_RESIDENCE:
+        raise ValidationFailed(
+            _("Thời hạn tạm trú tối đa là 02 năm (có thể gia hạn)."),
+            code="period_too_long",
+            field="end_date",
+        )
+    commune = _current_commune(commune_code)
+    _require_within(actor, commune)
+    with transaction.atomic():
+        person = _lock_person(actor, person_id)
+        _require_alive(person)
+        if start_date < _earliest_birth(person):
+            raise ValidationFailed(
+                _("Ngày bắt đầu tạm trú không được trước ngày sinh."),
+                code="date_before_birth",
+                field="start_date",
+            )
+        for current in person.residences.filter(
+            kind=ResidenceKind.TEMPORARY, ended_on__isnull=True
+        ).select_for_update():
+            _end_residence(
+                actor,
+                current,
+                max(current.start_date, start_date - dt.timedelta(days=1)),
+                reason=str(_("Thay bằng nơi tạm trú mới")),
+            )
+        address = build_address(
+            text=f"{street.strip()}, {commune.name}, {commune.parent}",
+            commune=commune,
+            street=street.strip(),
+        )
+        residence = _new_residence(
+            actor,
+            person,
+            kind=ResidenceKind.TEMPORARY,
+            address=address,
+            commune=commune,
+            start=start_date,
+            end=end_date,
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        _event(
+            actor,
+            person,
+            CivilEventKind.TEMPORARY_RESIDENCE,
+            start_date,
+            legal_basis=legal_basis,
+            details={"address": address.text, "until": end_date.isoformat()},
+        )
+        _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
+    return residence
+
+
+@dataclass
+class MoveResult:
+    household: Household
+    residences: list[Residence]
+
+
+@requires(Perm.HOUSEHOLD_MOVE)
+def move_household(
+    actor: Actor,
+    *,
+    household_code: str,
+    commune_code: str,
+    street: str,
+    move_date: dt.date,
+    reason: str = "",
+    legal_basis: str = "Luật Cư trú 2020, Điều 20–22",
+) -> MoveResult:
+    """Move a household's permanent residence: every current member moves with it."""
+    if not street.strip():
+        raise ValidationFailed(
+            _("Nhập số nhà, đường hoặc thôn, tổ nơi thường trú mới."),
+            code="required",
+            field="street",
+        )
+    _check_date(move_date, field="move_date", label=str(_("Ngày chuyển")))
+    commune = _current_commune(commune_code)
+    _require_within(actor, commune)
+    with transaction.atomic():
+        household = households_for(actor).select_for_update().filter(code=household_code).first()
+        if household is None:
+            raise NotFound(_("Không tìm thấy hộ gia đình."), code="household_not_found")
+        members = list(
+            household.memberships.filter(until__isnull=True)
+            .select_related("person")
+            .select_for_update()
+        )
+        if not members:
+            raise Conflict(_("Hộ gia đình không còn thành viên."), code="household_empty")
+        new_text = f"{street.strip()}, {commune.name}, {commune.parent}"
+        if household.commune_id == commune.pk and household.address.text == new_text:
+            raise ValidationFailed(
+                _("Địa chỉ mới trùng với địa chỉ hiện tại của hộ."),
+                code="same_address",
+                field="street",
+            )
+        address = build_address(text=new_text, commune=commune, street=street.strip())
+        before = {"address": household.address.text, "commune": household.commune.code}
+        household.address = address
+        household.commune = commune
+        household.save(update_fields=["address", "commune"])
+        record_change(
+            actor,
+            action="move_household",
+            obj=household,
+            changes=diff(before, {"address": address.text, "commune": commune.code}),
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        residences = []
+        for membership in members:
+            # Members follow their household: the household's scope decides, not theirs.
+            person = Person.objects.select_for_update().get(pk=membership.person_id)
+            if move_date < _earliest_birth(person):
+                raise ValidationFailed(
+                    _("Ngày chuyển không được trước ngày sinh của %(name)s.")
+                    % {"name": person.full_name},
+                    code="date_before_birth",
+                    field="move_date",
+                )
+            for current in person.residences.filter(
+                kind=ResidenceKind.PERMANENT, ended_on__isnull=True
+            ).select_for_update():
+                _end_residence(actor, current, move_date, reason=str(_("Chuyển hộ khẩu")))
+            residence = _new_residence(
+                actor,
+                person,
+                kind=ResidenceKind.PERMANENT,
+                address=address,
+                commune=commune,
+                start=move_date,
+                household=household,
+                reason=reason,
+                legal_basis=legal_basis,
+            )
+            residences.append(residence)
+            before_p = _person_values(person)
+            person.residence_commune = commune
+            person.residence_province_id = commune.parent_id
+            _save_person_change(
+                actor,
+                person,
+                before_p,
+                action="move_household",
+                reason=reason,
+                legal_basis=legal_basis,
+            )
+            _event(
+                actor,
+                person,
+                CivilEventKind.RESIDENCE_CHANGE,
+                move_date,
+                legal_basis=legal_basis,
+                details={"household": household.code, "address": address.text},
+            )
+            _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
+    return MoveResult(household=household, residences=residences)
+
+
+@requires(Perm.HOUSEHOLD_MOVE)
+def add_household_member(
+    actor: Actor,
+    *,
+    household_code: str,
+    person_id: int,
+    relationship: str,
+    since: dt.date,
+    reason: str = "",
+    legal_basis: str = "Luật Cư trú 2020, Điều 20",
+) -> HouseholdMembership:
+    """Move a person into a household (and its permanent address).
+
+    The officer must have jurisdiction over both the person and the household's commune;
+    a household keeps at most one head.
+    """
+    if relationship not in Relationship.values:
+        raise ValidationFailed(
+            _("Quan hệ với chủ hộ không hợp lệ."),
+            code="invalid_relationship",
+            field="relationship",
+        )
+    _check_date(since, field="since", label=str(_("Ngày nhập hộ")))
+    with transaction.atomic():
+        person = _lock_person(actor, person_id)
+        _require_alive(person)
+        household = (
+            Household.objects.select_for_update()
+            .select_related("address", "commune")
+            .filter(code=household_code)
+            .first()
+        )
+        if household is None:
+            raise NotFound(_("Không tìm thấy hộ gia đình."), code="household_not_found")
+        _require_within(actor, household.commune, field="household")
+        if (
+            relationship == Relationship.HEAD
+            and household.memberships.filter(
+                until__isnull=True, relationship=Relationship.HEAD
+            ).exists()
+        ):
+            raise Conflict(
+                _("Hộ %(code)s đã có chủ hộ; mỗi hộ chỉ có một chủ hộ.") % {"code": household.code},
+                code="household_has_head",
+                field="relationship",
+            )
+        current = (
+            HouseholdMembership.objects.select_for_update()
+            .filter(person=person, until__isnull=True)
+            .first()
+        )
+        if current is not None:
+            if current.household_id == household.pk:
+                raise Conflict(_("Công dân đã là thành viên của hộ này."), code="already_member")
+            current.until = since
+            current.save(update_fields=["until"])
+        membership = HouseholdMembership.objects.create(
+            household=household, person=person, relationship=relationship, since=since
+        )
+        record_change(
+            actor,
+            action="add_household_member",
+            obj=membership,
+            person_id=person.pk,
+            changes={
+                "household": [current.household.code if current else None, household.code],
+                "relationship": [current.relationship if current else None, relationship],
+            },
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        for residence in person.residences.filter(
+            kind=ResidenceKind.PERMANENT, ended_on__isnull=True
+        ).select_for_update():
+            _end_residence(actor, residence, since, reason=str(_("Nhập hộ khác")))
+        residence = _new_residence(
+            actor,
+            person,
+            kind=ResidenceKind.PERMANENT,
+            address=household.address,
+            commune=household.commune,
+            start=since,
+            household=household,
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        before = _person_values(person)
+        person.residence_commune = household.commune
+        person.residence_province_id = household.commune.parent_id
+        _save_person_change(
+            actor,
+            person,
+            before,
+            action="add_household_member",
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        _event(
+            actor,
+            person,
+            CivilEventKind.RESIDENCE_CHANGE,
+            since,
+            legal_basis=legal_basis,
+            details={"household": household.code},
+        )
+        _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
+    return membership
+
+
+# --- death ----------------------------------------------------------------------------
+
+
+@requires(Perm.DEATH_RECORD)
+def record_death(
+    actor: Actor,
+    *,
+    person_id: int,
+    death_date: dt.date,
+    document_ref: str,
+    reason: str = "",
+    legal_basis: str = "Luật Hộ tịch 2014, Điều 33",
+) -> Person:
+    """Mark a person deceased; end their residences and household membership.
+
+    Sends ``person_died`` on commit (the identity app deactivates the e-ID on it).
+    """
+    if not document_ref.strip():
+        raise ValidationFailed(
+            _("Nhập số trích lục khai tử hoặc giấy báo tử."),
+            code="required",
+            field="document_ref",
+        )
+    _check_date(death_date, field="death_date", label=str(_("Ngày chết")))
+    with transaction.atomic():
+        person = _lock_person(actor, person_id)
+        _require_alive(person)
+        if death_date < _earliest_birth(person):
+            raise ValidationFailed(
+                _("Ngày chết không được trước ngày sinh (%(birth)s).")
+                % {"birth": person.birth_date.strftime("%d/%m/%Y")},
+                code="death_before_birth",
+                field="death_date",
+            )
+        before = _person_values(person)
+        person.vital_status = VitalStatus.DECEASED
+        person.death_date = max(death_date, person.birth_date)
+        _save_person_change(
+            actor, person, before, action="record_death", reason=reason, legal_basis=legal_basis
+        )
+        for residence in person.residences.filter(ended_on__isnull=True).select_for_update():
+            _end_residence(
+                actor,
+                residence,
+                max(death_date, residence.start_date),
+                reason=str(_("Công dân chết")),
+            )
+        membership = (
+            HouseholdMembership.objects.select_for_update()
+            .filter(person=person, until__isnull=True)
+            .first()
+        )
+        if membership is not None:
+            membership.until = max(death_date, membership.since)
+            membership.save(update_fields=["until"])
+        _event(
+            actor,
+            person,
+            CivilEventKind.DEATH,
+            death_date,
+            legal_basis=legal_basis,
+            document_ref=document_ref.strip(),
+            details={"was_head": bool(membership and membership.relationship == "head")},
+        )
+        _on_commit(signals.person_died, person=person, death_date=death_date, actor=actor)
+    return person
+
+
+__all__ = [
+    "MoveResult",
+    "NewPerson",
+    "add_household_member",
+    "allocate_and_save",
+    "correct_person",
+    "move_household",
+    "record_death",
+    "register_person",
+    "register_temporary_residence",
+]

@@ -1,0 +1,68 @@
+"""Shared fixtures: a province with two communes, officers of each kind, persons."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from congdan.core.models import User
+from congdan.core.permissions import Role
+from congdan.geo.models import AdministrativeUnit
+from congdan.registry.models import Person
+from tests import factories
+
+
+def pytest_report_header() -> str:
+    from django.db import connection
+
+    return f"database: {connection.vendor} ({os.environ.get('CONGDAN_DATABASE_URL') or 'sqlite'})"
+
+
+@dataclass
+class World:
+    """Two provinces; in the home province two communes. One person lives in each."""
+
+    province: AdministrativeUnit
+    commune: AdministrativeUnit
+    other_commune: AdministrativeUnit
+    other_province: AdministrativeUnit
+    far_commune: AdministrativeUnit
+    commune_officer: User
+    province_officer: User
+    other_commune_officer: User
+    steward: User
+    admin: User
+    nobody: User
+    person: Person
+    neighbour: Person
+    far_person: Person
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    province = factories.current_province("48")
+    communes = factories.communes_of(province)
+    other_province = factories.current_province("01")
+    far_commune = factories.communes_of(other_province)[0]
+    commune, other_commune = communes[0], communes[1]
+    return World(
+        province=province,
+        commune=commune,
+        other_commune=other_commune,
+        other_province=other_province,
+        far_commune=far_commune,
+        commune_officer=factories.make_user(Role.OFFICER, unit=commune, username="cax"),
+        province_officer=factories.make_user(Role.OFFICER, unit=province, username="catinh"),
+        other_commune_officer=factories.make_user(Role.OFFICER, unit=other_commune),
+        steward=factories.make_user(Role.STEWARD, unit=None, username="steward"),
+        admin=factories.make_user(Role.ADMIN, username="admin"),
+        nobody=factories.make_user(Role.NONE, unit=commune),
+        person=factories.make_person(commune, full_name="Nguyễn Văn An"),
+        neighbour=factories.make_person(
+            other_commune, full_name="Trần Thị Bình", sex="F", birth_date=dt.date(1985, 2, 3)
+        ),
+        far_person=factories.make_person(far_commune, full_name="Lê Văn Cường", birth_id_code="001"),
+    )
