@@ -60,6 +60,9 @@ class AdministrativeUnit(models.Model):
         blank=True,
         related_name="predecessors",
     )
+    # True when the legacy commune was split between several current communes: the
+    # successor is the one part the conversion data marks as the default.
+    successor_partial = models.BooleanField(_("kế thừa một phần"), default=False)
 
     objects = AdministrativeUnitQuerySet.as_manager()
 
