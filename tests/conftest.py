@@ -15,6 +15,14 @@ from congdan.registry.models import Person
 from tests import factories
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # Argon2id with OWASP parameters costs ~50 ms per user made; the suite makes
+    # hundreds. tests/core/test_hashers.py checks the production hasher itself.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_report_header() -> str:
     from django.db import connection
 

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import datetime as dt
+
 from congdan.registry import idnumbers
+
+FAR_FUTURE = dt.date(2399, 12, 31)  # so that every composable year is in the past
 
 provinces = st.integers(min_value=1, max_value=96).map(lambda n: f"{n:03d}")
 sexes = st.sampled_from(["M", "F"])
@@ -22,7 +26,9 @@ def test_compose_round_trips_through_validate(code: str, sex: str, year: int, se
     assert number[:3] == code
     assert number[4:6] == f"{year % 100:02d}"
     assert int(number[6:]) == serial
-    assert idnumbers.validate(number, sex=sex, birth_year=year, known_province_codes={code}) == []
+    assert idnumbers.validate(
+        number, sex=sex, birth_year=year, known_province_codes={code}, today=FAR_FUTURE
+    ) == []
     century, decoded_sex = idnumbers.decode_century_sex(int(number[3]))
     assert decoded_sex == sex
     assert century <= year < century + 100
@@ -32,7 +38,7 @@ def test_compose_round_trips_through_validate(code: str, sex: str, year: int, se
 def test_wrong_sex_is_explained(code: str, sex: str, year: int, serial: int) -> None:
     number = idnumbers.compose(code, sex, year, serial)
     other = "F" if sex == "M" else "M"
-    problems = idnumbers.validate(number, sex=other, birth_year=year)
+    problems = idnumbers.validate(number, sex=other, birth_year=year, today=FAR_FUTURE)
     assert [p.code for p in problems] == ["sex_mismatch"]
 
 
@@ -78,3 +84,14 @@ def test_unknown_province_and_century_mismatch_are_both_reported() -> None:
 def test_compose_refuses_bad_parts(bad: tuple[str, str, int, int]) -> None:
     with pytest.raises(ValueError):
         idnumbers.compose(*bad)
+
+
+@pytest.mark.parametrize("text", ["048²90000001", "０４８０９００００００１"])
+def test_non_ascii_digits_are_refused(text: str) -> None:
+    assert idnumbers.validate(text)[0].code == "not_digits"
+
+
+def test_future_birth_year_is_refused() -> None:
+    problems = idnumbers.validate("048490000001", today=dt.date(2026, 11, 21))
+    assert [p.code for p in problems] == ["future_birth_year"]
+    assert "2190" in problems[0].message

@@ -136,3 +136,28 @@ def test_as_of_before_creation_is_not_found(world) -> None:
         selectors.person_as_of(world.steward, id_number=world.person.id_number,
                                at=world.person.created_at - dt.timedelta(days=1), channel="ui")
     assert exc.value.code == "not_recorded_yet"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [({"q": "an\x00"}, "invalid_characters"), ({"q": "van an", "page": 10**9}, "invalid_page")],
+)
+def test_search_refuses_control_characters_and_huge_pages(world, kwargs, code) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        selectors.search_persons(world.commune_officer, channel="ui", **kwargs)
+    assert exc.value.code == code
+
+
+def test_temporary_resident_household_stays_private(world) -> None:
+    from congdan.registry import services
+
+    services.register_temporary_residence(
+        world.province_officer, person_id=world.person.pk, commune_code=world.other_commune.code,
+        street="Số 9", start_date=dt.date.today(), end_date=dt.date.today() + dt.timedelta(days=90),
+    )
+    file = selectors.person_file(world.other_commune_officer, id_number=world.person.id_number,
+                                 channel="ui")
+    assert file.household is None and file.members == []
+    with pytest.raises(NotFound):
+        selectors.household_of(world.other_commune_officer, id_number=world.person.id_number,
+                               channel="api")

@@ -388,3 +388,22 @@ def test_every_service_declares_its_permission() -> None:
         func = getattr(services, name)
         if callable(func) and name not in {"NewPerson", "MoveResult", "allocate_and_save"}:
             assert getattr(func, "required_perm", None) is not None, name
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [({}, "no_changes"), ({"nationality": "vn1"}, "invalid_nationality")],
+)
+def test_correction_bad_input(world, changes, code) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        services.correct_person(world.steward, person_id=world.person.pk, changes=changes,
+                                reason="x", legal_basis="y")
+    assert exc.value.code == code
+
+
+def test_correction_collapses_spaces(world) -> None:
+    services.correct_person(world.steward, person_id=world.person.pk,
+                            changes={"full_name": "  Nguyễn   Văn  Ân "}, reason="x",
+                            legal_basis="y")
+    world.person.refresh_from_db()
+    assert world.person.full_name == "Nguyễn Văn Ân"

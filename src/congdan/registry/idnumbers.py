@@ -18,6 +18,7 @@ retry); this module is pure.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
@@ -83,6 +84,7 @@ def validate(
     sex: str | None = None,
     birth_year: int | None = None,
     known_province_codes: frozenset[str] | set[str] | None = None,
+    today: dt.date | None = None,
 ) -> list[Problem]:
     """Every problem with ``number``; empty when it is well formed and consistent.
 
@@ -90,8 +92,8 @@ def validate(
     ``known_province_codes`` checks digits 1–3 against the province table.
     """
     problems: list[Problem] = []
-    if not number.isdigit():
-        bad = sorted({ch for ch in number if not ch.isdigit()})
+    if not (number.isascii() and number.isdigit()):
+        bad = sorted({ch for ch in number if ch not in "0123456789"})
         problems.append(
             Problem(
                 "not_digits",
@@ -119,6 +121,15 @@ def validate(
             )
         )
     century, encoded_sex = decode_century_sex(digit)
+    encoded_year = century + yy
+    if encoded_year > (today or dt.date.today()).year:
+        problems.append(
+            Problem(
+                "future_birth_year",
+                _("Chữ số thứ 4–6 mã hóa năm sinh %(year)d, là năm trong tương lai.")
+                % {"year": encoded_year},
+            )
+        )
     if sex is not None and sex in ("M", "F") and encoded_sex != sex:
         problems.append(
             Problem(
@@ -157,5 +168,6 @@ def validate(
     return problems
 
 
-def is_valid(number: str, **kwargs: object) -> bool:
-    return not validate(number, **kwargs)  # type: ignore[arg-type]  # same keywords as validate
+def is_digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts '²' and full-width digits)."""
+    return text.isascii() and text.isdigit()

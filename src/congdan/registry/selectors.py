@@ -8,6 +8,7 @@ access-log entry naming the fields read and the purpose.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
     Actor = User | AnonymousUser
 
 DEFAULT_PURPOSE = "official_duty"
+MAX_PAGE = 10_000
+
+
+def _has_control_chars(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
 PERSON_SUMMARY_FIELDS = ("id_number", "full_name", "birth_date", "sex", "residence_commune")
 PERSON_DETAIL_FIELDS = (
     "id_number",
@@ -93,7 +100,7 @@ def get_person(
     id_number: str,
     channel: Channel | str,
     view: str,
-    fields: tuple[str, ...] = PERSON_DETAIL_FIELDS,
+    fields: tuple[str, ...] = PERSON_SUMMARY_FIELDS,
     purpose: str = DEFAULT_PURPOSE,
 ) -> Person:
     """The person with ``id_number`` if the actor may see them; logs the read."""
@@ -140,8 +147,15 @@ def search_persons(
     """
     check_perm(actor, Perm.PERSON_SEARCH)
     page_size = min(page_size or settings.CONGDAN_PAGE_SIZE, 100)
-    if page < 1:
-        raise ValidationFailed(_("Số trang phải từ 1 trở lên."), code="invalid_page", field="page")
+    if not 1 <= page <= MAX_PAGE:
+        raise ValidationFailed(
+            _("Số trang phải từ 1 đến %(max)d.") % {"max": MAX_PAGE}, code="invalid_page",
+            field="page",
+        )
+    if _has_control_chars(q) or _has_control_chars(commune_code):
+        raise ValidationFailed(
+            _("Nội dung tìm kiếm có ký tự không hợp lệ."), code="invalid_characters", field="q"
+        )
     text = q.strip()
     if not text and not commune_code:
         raise ValidationFailed(
@@ -150,7 +164,7 @@ def search_persons(
             field="q",
         )
     qs = _person_queryset(actor)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         qs = qs.filter(id_number=check_id_number_format(text))
     elif text:
         folded = fold(text)
@@ -217,10 +231,21 @@ def person_file(
 ) -> PersonFile:
     check_perm(actor, Perm.PERSON_HISTORY_READ)
     person = get_person(
-        actor, id_number=id_number, channel=channel, view="person_file", purpose=purpose
+        actor,
+        id_number=id_number,
+        channel=channel,
+        view="person_file",
+        fields=PERSON_DETAIL_FIELDS,
+        purpose=purpose,
     )
     membership = current_membership(person)
-    household = membership.household if membership else None
+    # A person seen only through a temporary residence here: their home household lies
+    # outside the actor's jurisdiction and is not shown.
+    household = (
+        membership.household
+        if membership and households_for(actor).filter(pk=membership.household_id).exists()
+        else None
+    )
     members = (
         list(
             household.memberships.filter(until__isnull=True)
@@ -271,7 +296,11 @@ def household_of(
     number = check_id_number_format(id_number)
     person = persons_for(actor).filter(id_number=number).first()
     membership = current_membership(person) if person else None
-    if person is None or membership is None:
+    if (
+        person is None
+        or membership is None
+        or not households_for(actor).filter(pk=membership.household_id).exists()
+    ):
         raise NotFound(
             _("Không tìm thấy hộ gia đình của công dân này."), code="household_not_found"
         )

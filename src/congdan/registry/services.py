@@ -8,6 +8,7 @@ runs in one transaction, locks what it changes, validates, writes, records the c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from congdan.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from congdan.core.jurisdiction import jurisdiction_of
 from congdan.core.permissions import Perm, requires
 from congdan.geo.selectors import commune_by_code, province_by_id_code
+from congdan.geo.models import AdministrativeUnit
 from congdan.geo.services import build_address
 from congdan.registry import idnumbers, signals
 from congdan.registry.models import (
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from congdan.core.models import User
-    from congdan.geo.models import AdministrativeUnit
 
     Actor = User | AnonymousUser
 
@@ -75,16 +76,9 @@ def _require_alive(person: Person) -> None:
         )
 
 
-def _current_commune(code: str, field: str = "commune") -> AdministrativeUnit:
-    unit = commune_by_code(code)
-    if unit.scheme != "2025":
-        raise ValidationFailed(
-            _("Xã/phường %(code)s không còn tồn tại sau ngày 01/7/2025; hãy chọn đơn vị hiện nay.")
-            % {"code": code},
-            code="unknown_commune",
-            field=field,
-        )
-    return unit
+def _current_commune(code: str) -> AdministrativeUnit:
+    """A commune in force today (2025 scheme); unknown or abolished codes are refused."""
+    return commune_by_code(code)
 
 
 def _require_within(actor: Actor, unit: AdministrativeUnit, field: str = "commune") -> None:
@@ -400,13 +394,28 @@ def correct_person(
             _("Không thể sửa trực tiếp các trường: %(f)s") % {"f": ", ".join(sorted(unknown))},
             code="field_not_correctable",
         )
+    if not changes:
+        raise ValidationFailed(_("Không có thông tin nào cần cải chính."), code="no_changes")
     if not reason.strip():
         raise ValidationFailed(_("Cần ghi rõ lý do cải chính."), code="required", field="reason")
+    if "nationality" in changes and not re.fullmatch(r"[A-Z]{2}", str(changes["nationality"])):
+        raise ValidationFailed(
+            _("Quốc tịch phải là mã quốc gia 2 chữ cái (ISO 3166), ví dụ VN."),
+            code="invalid_nationality",
+            field="nationality",
+        )
+    if changes.get("home_town_id") is not None and not AdministrativeUnit.objects.filter(
+        pk=changes["home_town_id"], level__in=("province", "commune")
+    ).exists():
+        raise ValidationFailed(
+            _("Quê quán phải là một tỉnh hoặc xã/phường."), code="invalid_home_town",
+            field="home_town",
+        )
     with transaction.atomic():
         person = _lock_person(actor, person_id)
         before = _person_values(person)
         for name, value in changes.items():
-            setattr(person, name, value.strip() if isinstance(value, str) else value)
+            setattr(person, name, " ".join(value.split()) if isinstance(value, str) else value)
         if not person.full_name:
             raise ValidationFailed(
                 _("Họ tên không được để trống."), code="required", field="full_name"

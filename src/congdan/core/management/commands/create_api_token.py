@@ -10,7 +10,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from congdan.core.api_auth import DEFAULT_VALID_DAYS, MAX_VALID_DAYS, issue_token
 from congdan.core.errors import DomainError
@@ -19,7 +18,10 @@ from congdan.core.permissions import ROLE_PERMISSIONS, Perm
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Tạo mã truy cập API (Bearer) cho một tài khoản; mã chỉ hiển thị một lần.")
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # argparse needs a real str, not a lazy translation.
+        self.help = _("Tạo mã truy cập API (Bearer) cho một tài khoản; mã chỉ hiển thị một lần.")
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username", help=_("Tên đăng nhập của tài khoản sở hữu mã."))
