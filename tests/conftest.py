@@ -29,6 +29,44 @@ def pytest_report_header() -> str:
     return f"database: {connection.vendor} ({os.environ.get('CONGDAN_DATABASE_URL') or 'sqlite'})"
 
 
+REGISTRY_REFERENCE_MIGRATION = "congdan.registry.migrations.0002_reference_data_and_search"
+
+
+def ensure_reference_data() -> None:
+    """Reload what data migrations put in (units, ethnic groups, religions) when a
+    transactional test's flush removed it. One cheap query when nothing is missing."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.db import transaction
+
+    from congdan.geo.loader import load_units
+    from congdan.registry.models import Ethnicity
+
+    if not AdministrativeUnit.objects.exists():
+        with transaction.atomic():
+            load_units(AdministrativeUnit)
+    if not Ethnicity.objects.exists():
+        migration = importlib.import_module(REGISTRY_REFERENCE_MIGRATION)
+        migration.load_reference_data(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in names or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names:
+        request.getfixturevalue("db")
+    elif marker is None:
+        return
+    ensure_reference_data()
+
+
 @dataclass
 class World:
     """Two provinces; in the home province two communes. One person lives in each."""

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from congdan.core.views import healthz
 from congdan.api import api
+from congdan.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -407,3 +407,13 @@ def test_correction_collapses_spaces(world) -> None:
                             legal_basis="y")
     world.person.refresh_from_db()
     assert world.person.full_name == "Nguyễn Văn Ân"
+
+
+def test_temporary_residence_too_far_ahead(world) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        services.register_temporary_residence(
+            world.commune_officer, person_id=world.person.pk, commune_code=world.commune.code,
+            street="Số 1", start_date=TODAY + dt.timedelta(days=45),
+            end_date=TODAY + dt.timedelta(days=200),
+        )
+    assert exc.value.code == "start_too_far_ahead"

@@ -65,7 +65,7 @@ class User(AbstractUser):
         blank=True,
         related_name="members",
     )
-    objects: ClassVar[UserManager[User]] = UserManager()
+    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]  # django-stubs types the manager with Self
 
     class Meta:
         verbose_name = _("người dùng")

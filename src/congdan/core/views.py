@@ -27,5 +27,4 @@ def bench_person_pk(request: HttpRequest, pk: int) -> HttpResponse:
     row = Person.objects.filter(pk=pk).values("id_number", "full_name", "birth_date").first()
     if row is None:
         return JsonResponse({"code": "not_found"}, status=404)
-    row["birth_date"] = row["birth_date"].isoformat()
-    return JsonResponse(row)
+    return JsonResponse({**row, "birth_date": row["birth_date"].isoformat()})

@@ -1,6 +1,16 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.http import HttpRequest
 
+from congdan.core.permissions import Perm, has_perm
+
 
 def site(request: HttpRequest) -> dict[str, object]:
-    return {"site_name": settings.CONGDAN_SITE_NAME}
+    """The site name, and which permission-gated links the navigation shows."""
+    user = getattr(request, "user", None)
+    return {
+        "site_name": settings.CONGDAN_SITE_NAME,
+        "can_admin_site": has_perm(user, Perm.ADMIN_SITE),
+        "can_search": has_perm(user, Perm.PERSON_SEARCH),
+    }

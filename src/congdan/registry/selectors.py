@@ -323,6 +323,9 @@ def household_of(
 
 def get_household(actor: Actor, *, code: str) -> Household:
     """A household the actor may act on (for changes); 404 outside jurisdiction."""
+    check_perm(actor, Perm.PERSON_READ)
+    if not code.isascii() or not code.isalnum() or len(code) > 20:
+        raise NotFound(_("Không tìm thấy hộ gia đình."), code="household_not_found")
     household = (
         households_for(actor)
         .select_related("address", "commune", "commune__parent")

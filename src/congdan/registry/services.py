@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from congdan.audit.services import diff, record_change
 from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from congdan.core.jurisdiction import jurisdiction_of
+from congdan.core.models import User
 from congdan.core.permissions import Perm, requires
 from congdan.geo.selectors import commune_by_code, province_by_id_code
 from congdan.geo.models import AdministrativeUnit
@@ -44,12 +45,12 @@ from congdan.registry.scoping import households_for, persons_for
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from congdan.core.models import User
 
     Actor = User | AnonymousUser
 
 MAX_TEMPORARY_RESIDENCE = dt.timedelta(days=2 * 366)  # Law on Residence 2020, Art. 27(3)
 MIN_TEMPORARY_RESIDENCE = dt.timedelta(days=30)  # Art. 27(1): stays of 30 days or more
+MAX_ADVANCE_REGISTRATION = dt.timedelta(days=30)
 ID_ALLOCATION_ATTEMPTS = 20
 
 
@@ -187,7 +188,7 @@ def _event(
         document_ref=document_ref,
         details=details or {},
         related_person=related,
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by=actor if isinstance(actor, User) else None,
     )
 
 
@@ -469,6 +470,12 @@ def register_temporary_residence(
             _("Ngày kết thúc tạm trú phải sau ngày bắt đầu."),
             code="invalid_period",
             field="end_date",
+        )
+    if start_date > timezone.localdate() + MAX_ADVANCE_REGISTRATION:
+        raise ValidationFailed(
+            _("Chỉ đăng ký trước tối đa 30 ngày so với ngày bắt đầu tạm trú."),
+            code="start_too_far_ahead",
+            field="start_date",
         )
     if end_date - start_date < MIN_TEMPORARY_RESIDENCE:
         raise ValidationFailed(
