@@ -121,15 +121,27 @@ class Person(models.Model):
         related_name="+",
     )
     father = models.ForeignKey(
-        "self", verbose_name=_("cha"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("cha"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     mother = models.ForeignKey(
-        "self", verbose_name=_("mẹ"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("mẹ"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     spouse = models.ForeignKey(
-        "self", verbose_name=_("vợ/chồng"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("vợ/chồng"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     vital_status = models.CharField(

@@ -48,6 +48,7 @@ MAX_PAGE = 10_000
 def _has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
+
 PERSON_SUMMARY_FIELDS = ("id_number", "full_name", "birth_date", "sex", "residence_commune")
 PERSON_DETAIL_FIELDS = (
     "id_number",
@@ -149,7 +150,8 @@ def search_persons(
     page_size = min(page_size or settings.CONGDAN_PAGE_SIZE, 100)
     if not 1 <= page <= MAX_PAGE:
         raise ValidationFailed(
-            _("Số trang phải từ 1 đến %(max)d.") % {"max": MAX_PAGE}, code="invalid_page",
+            _("Số trang phải từ 1 đến %(max)d.") % {"max": MAX_PAGE},
+            code="invalid_page",
             field="page",
         )
     if _has_control_chars(q) or _has_control_chars(commune_code):

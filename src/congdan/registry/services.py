@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from congdan.audit.services import diff, record_change
 from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from congdan.core.jurisdiction import jurisdiction_of
 from congdan.core.models import User
 from congdan.core.permissions import Perm, requires
-from congdan.geo.selectors import commune_by_code, province_by_id_code
 from congdan.geo.models import AdministrativeUnit
+from congdan.geo.selectors import commune_by_code, province_by_id_code
 from congdan.geo.services import build_address
 from congdan.registry import idnumbers, signals
 from congdan.registry.models import (
@@ -44,7 +46,6 @@ from congdan.registry.scoping import households_for, persons_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
-
 
     Actor = User | AnonymousUser
 
@@ -92,7 +93,7 @@ def _require_within(actor: Actor, unit: AdministrativeUnit, field: str = "commun
 
 
 def _check_date(
-    value: dt.date, *, field: str, not_before: dt.date | None = None, label: str = ""
+    value: dt.date, *, field: str, not_before: dt.date | None = None, label: str | Promise = ""
 ) -> None:
     today = timezone.localdate()
     if value > today:
@@ -281,7 +282,7 @@ def _validate_new_person(data: NewPerson) -> tuple[Ethnicity, Religion | None, A
             code="invalid_precision",
             field="birth_date_precision",
         )
-    _check_date(data.birth_date, field="birth_date", label=str(_("Ngày sinh")))
+    _check_date(data.birth_date, field="birth_date", label=_("Ngày sinh"))
     if data.birth_date.year < idnumbers.FIRST_CENTURY:
         raise ValidationFailed(
             _("Năm sinh phải từ 1900 trở đi."), code="invalid_birth_year", field="birth_date"
@@ -405,11 +406,15 @@ def correct_person(
             code="invalid_nationality",
             field="nationality",
         )
-    if changes.get("home_town_id") is not None and not AdministrativeUnit.objects.filter(
-        pk=changes["home_town_id"], level__in=("province", "commune")
-    ).exists():
+    if (
+        changes.get("home_town_id") is not None
+        and not AdministrativeUnit.objects.filter(
+            pk=changes["home_town_id"], level__in=("province", "commune")
+        ).exists()
+    ):
         raise ValidationFailed(
-            _("Quê quán phải là một tỉnh hoặc xã/phường."), code="invalid_home_town",
+            _("Quê quán phải là một tỉnh hoặc xã/phường."),
+            code="invalid_home_town",
             field="home_town",
         )
     with transaction.atomic():
@@ -507,7 +512,7 @@ def register_temporary_residence(
                 actor,
                 current,
                 max(current.start_date, start_date - dt.timedelta(days=1)),
-                reason=str(_("Thay bằng nơi tạm trú mới")),
+                reason=gettext_noop("Thay bằng nơi tạm trú mới"),
             )
         address = build_address(
             text=f"{street.strip()}, {commune.name}, {commune.parent}",
@@ -561,7 +566,7 @@ def move_household(
             code="required",
             field="street",
         )
-    _check_date(move_date, field="move_date", label=str(_("Ngày chuyển")))
+    _check_date(move_date, field="move_date", label=_("Ngày chuyển"))
     commune = _current_commune(commune_code)
     _require_within(actor, commune)
     with transaction.atomic():
@@ -609,7 +614,7 @@ def move_household(
             for current in person.residences.filter(
                 kind=ResidenceKind.PERMANENT, ended_on__isnull=True
             ).select_for_update():
-                _end_residence(actor, current, move_date, reason=str(_("Chuyển hộ khẩu")))
+                _end_residence(actor, current, move_date, reason=gettext_noop("Chuyển hộ khẩu"))
             residence = _new_residence(
                 actor,
                 person,
@@ -667,7 +672,7 @@ def add_household_member(
             code="invalid_relationship",
             field="relationship",
         )
-    _check_date(since, field="since", label=str(_("Ngày nhập hộ")))
+    _check_date(since, field="since", label=_("Ngày nhập hộ"))
     with transaction.atomic():
         person = _lock_person(actor, person_id)
         _require_alive(person)
@@ -719,7 +724,7 @@ def add_household_member(
         for residence in person.residences.filter(
             kind=ResidenceKind.PERMANENT, ended_on__isnull=True
         ).select_for_update():
-            _end_residence(actor, residence, since, reason=str(_("Nhập hộ khác")))
+            _end_residence(actor, residence, since, reason=gettext_noop("Nhập hộ khác"))
         residence = _new_residence(
             actor,
             person,
@@ -777,7 +782,7 @@ def record_death(
             code="required",
             field="document_ref",
         )
-    _check_date(death_date, field="death_date", label=str(_("Ngày chết")))
+    _check_date(death_date, field="death_date", label=_("Ngày chết"))
     with transaction.atomic():
         person = _lock_person(actor, person_id)
         _require_alive(person)
@@ -799,7 +804,7 @@ def record_death(
                 actor,
                 residence,
                 max(death_date, residence.start_date),
-                reason=str(_("Công dân chết")),
+                reason=gettext_noop("Công dân chết"),
             )
         membership = (
             HouseholdMembership.objects.select_for_update()
