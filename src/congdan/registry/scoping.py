@@ -39,6 +39,23 @@ def persons_for(actor: User | AnonymousUser | None) -> QuerySet[Person]:
     return qs.filter(own | temporary)
 
 
+def can_see(actor: User | AnonymousUser | None, person: Person) -> bool:
+    """The same rule as ``persons_for`` for one fetched person, without a scoped query.
+
+    Used by exact lookups: fetch by the unique ID number, then decide here; the
+    temporary-residence query runs only for persons living elsewhere.
+    """
+    j = jurisdiction_of(actor)
+    if j.national:
+        return True
+    if j.none or j.unit is None:
+        return False
+    own = person.residence_province_id if j.is_province else person.residence_commune_id
+    if own == j.unit.pk:
+        return True
+    return _temporary_residents(j).filter(person_id=person.pk).exists()
+
+
 def households_for(actor: User | AnonymousUser | None) -> QuerySet[Household]:
     j = jurisdiction_of(actor)
     qs = Household.objects.all()
