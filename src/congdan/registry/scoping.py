@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, QuerySet
 
 from congdan.core.jurisdiction import Jurisdiction, jurisdiction_of
+from congdan.geo.models import AdministrativeUnit
 from congdan.registry.models import Household, Person, Residence, ResidenceKind
 
 if TYPE_CHECKING:
@@ -23,7 +24,12 @@ if TYPE_CHECKING:
 def _temporary_residents(j: Jurisdiction) -> QuerySet[Residence]:
     current = Residence.objects.filter(kind=ResidenceKind.TEMPORARY, ended_on__isnull=True)
     if j.is_province:
-        return current.filter(commune__parent=j.unit)
+        # Commune ids as literals: lets PostgreSQL use the (commune, kind, ended_on) index
+        # instead of hashing every temporary residence joined to units.
+        communes = list(
+            AdministrativeUnit.objects.filter(parent=j.unit).values_list("pk", flat=True)
+        )
+        return current.filter(commune_id__in=communes)
     return current.filter(commune=j.unit)
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +45,16 @@ if TYPE_CHECKING:
 
 DEFAULT_PURPOSE = "official_duty"
 MAX_PAGE = 10_000
+# A substring search (no name starts with the text) returns at most this many persons.
+MAX_SUBSTRING_MATCHES = 500
+
+
+def _name_key() -> Collate | F:
+    """The folded name in byte order: ASCII after folding, so byte order is the display
+    order, and PostgreSQL can range-scan its C-collated expression index."""
+    if connection.vendor == "postgresql":
+        return Collate("name_search", "C")
+    return F("name_search")
 
 
 def _has_control_chars(text: str) -> bool:
@@ -176,6 +188,7 @@ def search_persons(
             field="q",
         )
     qs = _person_queryset(actor)
+    name_filter = ""
     if text.isascii() and text.isdigit():
         qs = qs.filter(id_number=check_id_number_format(text))
     elif text:
@@ -184,7 +197,7 @@ def search_persons(
             raise ValidationFailed(
                 _("Họ tên cần ít nhất 2 ký tự."), code="query_too_short", field="q"
             )
-        qs = qs.filter(name_search__contains=folded)
+        name_filter = folded
     if birth_date is not None:
         qs = qs.filter(birth_date=birth_date)
     elif birth_year is not None:
@@ -198,7 +211,21 @@ def search_persons(
     if commune_code:
         qs = qs.filter(residence_commune=commune_by_code(commune_code))
     offset = (page - 1) * page_size
-    rows = list(qs.order_by("name_search", "id")[offset : offset + page_size + 1])
+    qs = qs.alias(name_key=_name_key())
+    if name_filter:
+        # Names that start with the text: a range scan of the C-ordered name index,
+        # already in display order. Only when none does, names containing it.
+        prefix = qs.filter(name_key__gte=name_filter, name_key__lt=name_filter + "\x7f")
+        if page > 1 or prefix.exists():
+            qs = prefix
+        else:
+            ids = list(
+                qs.filter(name_search__contains=name_filter)
+                .order_by()
+                .values_list("pk", flat=True)[:MAX_SUBSTRING_MATCHES]
+            )
+            qs = qs.filter(pk__in=ids)
+    rows = list(qs.order_by("name_key", "id")[offset : offset + page_size + 1])
     results = rows[:page_size]
     log_access(
         actor,
