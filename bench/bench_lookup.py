@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -44,9 +43,7 @@ def setup_django() -> None:
     django.setup()
 
 
-def prepare(
-    min_persons: int, province: str, sample: int
-) -> tuple[str, list[str], list[int], int]:
+def prepare(min_persons: int, province: str, sample: int) -> tuple[str, list[str], list[int], int]:
     from django.db import connection
 
     from congdan.core.models import Agency, ApiToken, User
@@ -76,7 +73,9 @@ def prepare(
         username="bench.lookup", defaults={"role": Role.OFFICER, "agency": agency}
     )
     key = ApiToken.new_key()
-    ApiToken.objects.create(user=user, name="bench", prefix=key[:8], key_hash=ApiToken.hash_key(key))
+    ApiToken.objects.create(
+        user=user, name="bench", prefix=key[:8], key_hash=ApiToken.hash_key(key)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, id_number FROM registry_person TABLESAMPLE SYSTEM (1) "
@@ -88,8 +87,16 @@ def prepare(
     return key, [r[1] for r in rows], [r[0] for r in rows], count
 
 
-def run_wrk(base: str, path_prefix: str, ids: list, header: str, *, seconds: int,
-            connections: int, threads: int) -> dict[str, float]:
+def run_wrk(
+    base: str,
+    path_prefix: str,
+    ids: list,
+    header: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ids_file = Path(tmp) / "ids.txt"
         ids_file.write_text("\n".join(str(i) for i in ids) + "\n")
@@ -97,9 +104,22 @@ def run_wrk(base: str, path_prefix: str, ids: list, header: str, *, seconds: int
         hdr = f'wrk.headers["Authorization"] = "{header}"' if header else ""
         script.write_text(LUA % {"ids": ids_file, "prefix": path_prefix, "header": hdr})
         out = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-             "--latency", "-s", str(script), base],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
@@ -144,8 +164,15 @@ def main() -> None:
                 ("baseline_pk_view", "/bench/person/", pks, ""),
                 ("api_lookup", "/api/v1/registry/persons/", id_numbers, f"Bearer {key}"),
             ):
-                r = run_wrk(base, prefix, ids, header, seconds=args.seconds,
-                            connections=args.connections, threads=1)
+                r = run_wrk(
+                    base,
+                    prefix,
+                    ids,
+                    header,
+                    seconds=args.seconds,
+                    connections=args.connections,
+                    threads=1,
+                )
                 print(name, r, flush=True)
                 results[name].append(r)
     best = {name: max(runs, key=lambda r: r["requests_per_s"]) for name, runs in results.items()}

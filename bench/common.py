@@ -77,9 +77,22 @@ def served(env: dict[str, str], *, port: int, workers: int, threads: int) -> Ite
     full["CONGDAN_BENCH_ENDPOINTS"] = "1"
     full["CONGDAN_LOG_LEVEL"] = "WARNING"
     proc = subprocess.Popen(
-        [str(BIN / "congdan"), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--threads", str(threads)],
-        env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            str(BIN / "congdan"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        env=full,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -110,5 +110,7 @@ def world(db: None) -> World:
         neighbour=factories.make_person(
             other_commune, full_name="Trần Thị Bình", sex="F", birth_date=dt.date(1985, 2, 3)
         ),
-        far_person=factories.make_person(far_commune, full_name="Lê Văn Cường", birth_id_code="001"),
+        far_person=factories.make_person(
+            far_commune, full_name="Lê Văn Cường", birth_id_code="001"
+        ),
     )

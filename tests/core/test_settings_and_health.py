@@ -16,21 +16,26 @@ def _load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import congdan.settings"],
-        env=full, capture_output=True, text=True, check=False,
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
 @pytest.mark.parametrize("secret", ["", "change-me", "short", "secret"])
 def test_missing_or_placeholder_secret_stops_start_up(secret: str, tmp_path) -> None:
-    result = _load_settings({"CONGDAN_DEBUG": "0", "CONGDAN_SECRET_KEY": secret,
-                             "CONGDAN_VAR_DIR": str(tmp_path)})
+    result = _load_settings(
+        {"CONGDAN_DEBUG": "0", "CONGDAN_SECRET_KEY": secret, "CONGDAN_VAR_DIR": str(tmp_path)}
+    )
     assert result.returncode != 0
     assert "CONGDAN_SECRET_KEY" in result.stderr
 
 
 def test_real_secret_starts(tmp_path) -> None:
-    result = _load_settings({"CONGDAN_DEBUG": "0", "CONGDAN_SECRET_KEY": "x" * 50,
-                             "CONGDAN_VAR_DIR": str(tmp_path)})
+    result = _load_settings(
+        {"CONGDAN_DEBUG": "0", "CONGDAN_SECRET_KEY": "x" * 50, "CONGDAN_VAR_DIR": str(tmp_path)}
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -46,8 +51,13 @@ def test_bad_boolean_is_refused(value: str, tmp_path) -> None:
 
 
 def test_unsupported_database_url_is_refused(tmp_path) -> None:
-    result = _load_settings({"CONGDAN_DEBUG": "1", "CONGDAN_VAR_DIR": str(tmp_path),
-                             "CONGDAN_DATABASE_URL": "mysql://root@localhost/x"})
+    result = _load_settings(
+        {
+            "CONGDAN_DEBUG": "1",
+            "CONGDAN_VAR_DIR": str(tmp_path),
+            "CONGDAN_DATABASE_URL": "mysql://root@localhost/x",
+        }
+    )
     assert result.returncode != 0
     assert "Unsupported database engine" in result.stderr
 
@@ -64,14 +74,16 @@ def test_sqlite_runs_in_wal_mode(db) -> None:
 
 def test_file_database_is_wal(tmp_path) -> None:
     code = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='congdan.settings'; django.setup();"
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='congdan.settings';"
+        "django.setup();"
         "from django.db import connection; c=connection.cursor(); c.execute('PRAGMA journal_mode');"
         "print(c.fetchone()[0])"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONGDAN_")}
     env.update({"CONGDAN_DEBUG": "1", "CONGDAN_VAR_DIR": str(tmp_path)})
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "wal"
 
 

@@ -43,9 +43,11 @@ def test_expiry_is_after_issue_and_at_a_renewal_age(born: dt.date, days: int) ->
     issued = born + dt.timedelta(days=days)
     expiry = expiry_date(born, issued)
     if expiry is None:
-        assert issued >= born.replace(year=born.year + 58) if not (
-            born.month == 2 and born.day == 29
-        ) else True
+        assert (
+            issued >= born.replace(year=born.year + 58)
+            if not (born.month == 2 and born.day == 29)
+            else True
+        )
     else:
         assert expiry > issued
         assert expiry.year - born.year in (14, 25, 40, 60)

@@ -47,8 +47,11 @@ def test_concurrent_allocation_never_duplicates(world) -> None:
                 person = services.register_person(
                     actor,
                     services.NewPerson(
-                        full_name="Song Song", birth_date=dt.date(1995, 1, 1), sex="F",
-                        ethnicity_code="01", birth_registration_province_code="048",
+                        full_name="Song Song",
+                        birth_date=dt.date(1995, 1, 1),
+                        sex="F",
+                        ethnicity_code="01",
+                        birth_registration_province_code="048",
                     ),
                     rng=SmallSpace(seed),
                 )

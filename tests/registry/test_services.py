@@ -59,12 +59,20 @@ def test_register_temporary_residence_writes_residence_event_and_audit(world) ->
 
 def test_a_new_temporary_residence_ends_the_current_one(world) -> None:
     first = services.register_temporary_residence(
-        world.commune_officer, person_id=world.person.pk, commune_code=world.commune.code,
-        street="A", start_date=TODAY - dt.timedelta(days=100), end_date=TODAY + dt.timedelta(days=100),
+        world.commune_officer,
+        person_id=world.person.pk,
+        commune_code=world.commune.code,
+        street="A",
+        start_date=TODAY - dt.timedelta(days=100),
+        end_date=TODAY + dt.timedelta(days=100),
     )
     services.register_temporary_residence(
-        world.commune_officer, person_id=world.person.pk, commune_code=world.commune.code,
-        street="B", start_date=TODAY, end_date=TODAY + dt.timedelta(days=60),
+        world.commune_officer,
+        person_id=world.person.pk,
+        commune_code=world.commune.code,
+        street="B",
+        start_date=TODAY,
+        end_date=TODAY + dt.timedelta(days=60),
     )
     first.refresh_from_db()
     assert first.ended_on == TODAY - dt.timedelta(days=1)
@@ -84,8 +92,12 @@ def test_temporary_residence_bad_periods(world, start, end, code) -> None:
     before = _counts()
     with pytest.raises(ValidationFailed) as exc:
         services.register_temporary_residence(
-            world.commune_officer, person_id=world.person.pk, commune_code=world.commune.code,
-            street="Số 1", start_date=start, end_date=end,
+            world.commune_officer,
+            person_id=world.person.pk,
+            commune_code=world.commune.code,
+            street="Số 1",
+            start_date=start,
+            end_date=end,
         )
     assert exc.value.code == code
     assert _counts() == before
@@ -94,9 +106,12 @@ def test_temporary_residence_bad_periods(world, start, end, code) -> None:
 def test_temporary_residence_outside_jurisdiction_commune(world) -> None:
     with pytest.raises(PermissionDenied) as exc:
         services.register_temporary_residence(
-            world.commune_officer, person_id=world.person.pk,
-            commune_code=world.other_commune.code, street="Số 1",
-            start_date=TODAY, end_date=TODAY + dt.timedelta(days=60),
+            world.commune_officer,
+            person_id=world.person.pk,
+            commune_code=world.other_commune.code,
+            street="Số 1",
+            start_date=TODAY,
+            end_date=TODAY + dt.timedelta(days=60),
         )
     assert exc.value.code == "outside_jurisdiction"
 
@@ -104,16 +119,24 @@ def test_temporary_residence_outside_jurisdiction_commune(world) -> None:
 def test_temporary_residence_person_outside_jurisdiction_is_not_found(world) -> None:
     with pytest.raises(NotFound):
         services.register_temporary_residence(
-            world.commune_officer, person_id=world.neighbour.pk, commune_code=world.commune.code,
-            street="Số 1", start_date=TODAY, end_date=TODAY + dt.timedelta(days=60),
+            world.commune_officer,
+            person_id=world.neighbour.pk,
+            commune_code=world.commune.code,
+            street="Số 1",
+            start_date=TODAY,
+            end_date=TODAY + dt.timedelta(days=60),
         )
 
 
 def test_unknown_commune_code(world) -> None:
     with pytest.raises((ValidationFailed, NotFound)) as exc:
         services.register_temporary_residence(
-            world.commune_officer, person_id=world.person.pk, commune_code="99999",
-            street="Số 1", start_date=TODAY, end_date=TODAY + dt.timedelta(days=60),
+            world.commune_officer,
+            person_id=world.person.pk,
+            commune_code="99999",
+            street="Số 1",
+            start_date=TODAY,
+            end_date=TODAY + dt.timedelta(days=60),
         )
     assert exc.value.code == "unknown_commune"
 
@@ -121,16 +144,24 @@ def test_unknown_commune_code(world) -> None:
 def test_officer_without_role_cannot_register(world) -> None:
     with pytest.raises(PermissionDenied):
         services.register_temporary_residence(
-            world.nobody, person_id=world.person.pk, commune_code=world.commune.code,
-            street="Số 1", start_date=TODAY, end_date=TODAY + dt.timedelta(days=60),
+            world.nobody,
+            person_id=world.person.pk,
+            commune_code=world.commune.code,
+            street="Số 1",
+            start_date=TODAY,
+            end_date=TODAY + dt.timedelta(days=60),
         )
 
 
 def test_temporary_resident_becomes_visible_to_the_host_commune(world) -> None:
     """A provincial officer registers a stay in commune B for a resident of commune A."""
     services.register_temporary_residence(
-        world.province_officer, person_id=world.person.pk, commune_code=world.other_commune.code,
-        street="Số 9", start_date=TODAY, end_date=TODAY + dt.timedelta(days=90),
+        world.province_officer,
+        person_id=world.person.pk,
+        commune_code=world.other_commune.code,
+        street="Số 9",
+        start_date=TODAY,
+        end_date=TODAY + dt.timedelta(days=90),
     )
     from congdan.registry.scoping import persons_for
 
@@ -143,12 +174,18 @@ def test_temporary_resident_becomes_visible_to_the_host_commune(world) -> None:
 def test_move_household_moves_every_member(world) -> None:
     household = factories.household_of(world.person)
     child = factories.make_person(
-        world.commune, full_name="Nguyễn Văn Bé", birth_date=dt.date(2015, 3, 1),
-        household=household, relationship=Relationship.CHILD,
+        world.commune,
+        full_name="Nguyễn Văn Bé",
+        birth_date=dt.date(2015, 3, 1),
+        household=household,
+        relationship=Relationship.CHILD,
     )
     result = services.move_household(
-        world.province_officer, household_code=household.code,
-        commune_code=world.other_commune.code, street="Số 77 Lê Lợi", move_date=TODAY,
+        world.province_officer,
+        household_code=household.code,
+        commune_code=world.other_commune.code,
+        street="Số 77 Lê Lợi",
+        move_date=TODAY,
     )
     assert len(result.residences) == 2
     for person in (world.person, child):
@@ -166,8 +203,11 @@ def test_commune_officer_cannot_move_household_to_another_commune(world) -> None
     before = _counts()
     with pytest.raises(PermissionDenied) as exc:
         services.move_household(
-            world.commune_officer, household_code=household.code,
-            commune_code=world.other_commune.code, street="Số 1", move_date=TODAY,
+            world.commune_officer,
+            household_code=household.code,
+            commune_code=world.other_commune.code,
+            street="Số 1",
+            move_date=TODAY,
         )
     assert exc.value.code == "outside_jurisdiction"
     assert _counts() == before
@@ -179,8 +219,10 @@ def test_move_household_in_the_future_is_refused(world) -> None:
     household = factories.household_of(world.person)
     with pytest.raises(ValidationFailed) as exc:
         services.move_household(
-            world.commune_officer, household_code=household.code,
-            commune_code=world.commune.code, street="Số 2",
+            world.commune_officer,
+            household_code=household.code,
+            commune_code=world.commune.code,
+            street="Số 2",
             move_date=TODAY + dt.timedelta(days=3),
         )
     assert exc.value.code == "date_in_future"
@@ -195,8 +237,11 @@ def test_second_head_is_refused(world) -> None:
     before = _counts()
     with pytest.raises(Conflict) as exc:
         services.add_household_member(
-            world.commune_officer, household_code=household.code, person_id=lodger.pk,
-            relationship=Relationship.HEAD, since=TODAY,
+            world.commune_officer,
+            household_code=household.code,
+            person_id=lodger.pk,
+            relationship=Relationship.HEAD,
+            since=TODAY,
         )
     assert exc.value.code == "household_has_head"
     assert _counts() == before
@@ -207,8 +252,11 @@ def test_person_moved_into_household_of_another_commune_without_jurisdiction(wor
     before = _counts()
     with pytest.raises(PermissionDenied) as exc:
         services.add_household_member(
-            world.commune_officer, household_code=other_household.code,
-            person_id=world.person.pk, relationship=Relationship.OTHER, since=TODAY,
+            world.commune_officer,
+            household_code=other_household.code,
+            person_id=world.person.pk,
+            relationship=Relationship.OTHER,
+            since=TODAY,
         )
     assert exc.value.code == "outside_jurisdiction"
     assert _counts() == before
@@ -218,8 +266,11 @@ def test_add_member_moves_permanent_residence(world) -> None:
     household = factories.household_of(world.person)
     lodger = factories.make_person(world.commune, full_name="Phạm Văn Khách")
     services.add_household_member(
-        world.commune_officer, household_code=household.code, person_id=lodger.pk,
-        relationship=Relationship.OTHER, since=TODAY,
+        world.commune_officer,
+        household_code=household.code,
+        person_id=lodger.pk,
+        relationship=Relationship.OTHER,
+        since=TODAY,
     )
     assert HouseholdMembership.objects.get(person=lodger, until__isnull=True).household == household
     assert lodger.residences.get(kind="permanent", ended_on__isnull=True).household == household
@@ -228,7 +279,9 @@ def test_add_member_moves_permanent_residence(world) -> None:
 # --- death ----------------------------------------------------------------------------
 
 
-def test_record_death_marks_person_and_ends_residence(world, django_capture_on_commit_callbacks) -> None:
+def test_record_death_marks_person_and_ends_residence(
+    world, django_capture_on_commit_callbacks
+) -> None:
     received = []
 
     def handler(sender, **kwargs):
@@ -238,7 +291,9 @@ def test_record_death_marks_person_and_ends_residence(world, django_capture_on_c
     try:
         with django_capture_on_commit_callbacks(execute=True):
             services.record_death(
-                world.commune_officer, person_id=world.person.pk, death_date=TODAY,
+                world.commune_officer,
+                person_id=world.person.pk,
+                death_date=TODAY,
                 document_ref="TLKT-01/2026",
             )
     finally:
@@ -248,7 +303,9 @@ def test_record_death_marks_person_and_ends_residence(world, django_capture_on_c
     assert person.death_date == TODAY
     assert not person.residences.filter(ended_on__isnull=True).exists()
     assert not HouseholdMembership.objects.filter(person=person, until__isnull=True).exists()
-    assert CivilEvent.objects.filter(person=person, kind="death", document_ref="TLKT-01/2026").exists()
+    assert CivilEvent.objects.filter(
+        person=person, kind="death", document_ref="TLKT-01/2026"
+    ).exists()
     assert received == [person.pk]
 
 
@@ -260,7 +317,9 @@ def test_bad_death_dates(world, death_date, code) -> None:
     before = _counts()
     with pytest.raises(ValidationFailed) as exc:
         services.record_death(
-            world.commune_officer, person_id=world.person.pk, death_date=death_date,
+            world.commune_officer,
+            person_id=world.person.pk,
+            death_date=death_date,
             document_ref="X",
         )
     assert exc.value.code == code
@@ -270,18 +329,26 @@ def test_bad_death_dates(world, death_date, code) -> None:
 
 
 def test_death_twice_is_a_conflict(world) -> None:
-    services.record_death(world.commune_officer, person_id=world.person.pk, death_date=TODAY,
-                          document_ref="A")
+    services.record_death(
+        world.commune_officer, person_id=world.person.pk, death_date=TODAY, document_ref="A"
+    )
     with pytest.raises(Conflict):
-        services.record_death(world.commune_officer, person_id=world.person.pk, death_date=TODAY,
-                              document_ref="B")
+        services.record_death(
+            world.commune_officer, person_id=world.person.pk, death_date=TODAY, document_ref="B"
+        )
 
 
 def test_year_only_birth_allows_death_in_that_year(world) -> None:
-    elder = factories.make_person(world.commune, full_name="Hoàng Thị Lão", sex="F",
-                                  birth_date=dt.date(1930, 1, 1), birth_date_precision="year")
-    services.record_death(world.commune_officer, person_id=elder.pk,
-                          death_date=dt.date(1930, 1, 1), document_ref="A")
+    elder = factories.make_person(
+        world.commune,
+        full_name="Hoàng Thị Lão",
+        sex="F",
+        birth_date=dt.date(1930, 1, 1),
+        birth_date_precision="year",
+    )
+    services.record_death(
+        world.commune_officer, person_id=elder.pk, death_date=dt.date(1930, 1, 1), document_ref="A"
+    )
 
 
 # --- persons: allocation and correction -----------------------------------------------
@@ -289,8 +356,11 @@ def test_year_only_birth_allows_death_in_that_year(world) -> None:
 
 def _new_person(**overrides) -> services.NewPerson:
     data = {
-        "full_name": "Đỗ Minh Khang", "birth_date": dt.date(2001, 7, 9), "sex": "M",
-        "ethnicity_code": "01", "birth_registration_province_code": "048",
+        "full_name": "Đỗ Minh Khang",
+        "birth_date": dt.date(2001, 7, 9),
+        "sex": "M",
+        "ethnicity_code": "01",
+        "birth_registration_province_code": "048",
     }
     data.update(overrides)
     return services.NewPerson(**data)
@@ -361,25 +431,34 @@ def test_correction_is_kept_and_readable_as_of_before(world) -> None:
 
     moment = timezone.now()
     services.correct_person(
-        world.steward, person_id=world.person.pk, changes={"full_name": "Nguyễn Văn Ân"},
-        reason="Sai chính tả khi nhập", legal_basis="Luật Hộ tịch 2014, Điều 26",
+        world.steward,
+        person_id=world.person.pk,
+        changes={"full_name": "Nguyễn Văn Ân"},
+        reason="Sai chính tả khi nhập",
+        legal_basis="Luật Hộ tịch 2014, Điều 26",
     )
     world.person.refresh_from_db()
     assert world.person.full_name == "Nguyễn Văn Ân"
     assert CivilEvent.objects.filter(person=world.person, kind="name_change").exists()
-    then = selectors.person_as_of(world.steward, id_number=world.person.id_number, at=moment,
-                                  channel="ui")
+    then = selectors.person_as_of(
+        world.steward, id_number=world.person.id_number, at=moment, channel="ui"
+    )
     assert then["full_name"] == "Nguyễn Văn An"
-    now = selectors.person_as_of(world.steward, id_number=world.person.id_number,
-                                 at=timezone.now(), channel="ui")
+    now = selectors.person_as_of(
+        world.steward, id_number=world.person.id_number, at=timezone.now(), channel="ui"
+    )
     assert now["full_name"] == "Nguyễn Văn Ân"
 
 
 def test_correction_of_protected_field_is_refused(world) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        services.correct_person(world.steward, person_id=world.person.pk,
-                                changes={"birth_date": dt.date(1999, 1, 1)}, reason="x",
-                                legal_basis="y")
+        services.correct_person(
+            world.steward,
+            person_id=world.person.pk,
+            changes={"birth_date": dt.date(1999, 1, 1)},
+            reason="x",
+            legal_basis="y",
+        )
     assert exc.value.code == "field_not_correctable"
 
 
@@ -396,15 +475,20 @@ def test_every_service_declares_its_permission() -> None:
 )
 def test_correction_bad_input(world, changes, code) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        services.correct_person(world.steward, person_id=world.person.pk, changes=changes,
-                                reason="x", legal_basis="y")
+        services.correct_person(
+            world.steward, person_id=world.person.pk, changes=changes, reason="x", legal_basis="y"
+        )
     assert exc.value.code == code
 
 
 def test_correction_collapses_spaces(world) -> None:
-    services.correct_person(world.steward, person_id=world.person.pk,
-                            changes={"full_name": "  Nguyễn   Văn  Ân "}, reason="x",
-                            legal_basis="y")
+    services.correct_person(
+        world.steward,
+        person_id=world.person.pk,
+        changes={"full_name": "  Nguyễn   Văn  Ân "},
+        reason="x",
+        legal_basis="y",
+    )
     world.person.refresh_from_db()
     assert world.person.full_name == "Nguyễn Văn Ân"
 
@@ -412,8 +496,11 @@ def test_correction_collapses_spaces(world) -> None:
 def test_temporary_residence_too_far_ahead(world) -> None:
     with pytest.raises(ValidationFailed) as exc:
         services.register_temporary_residence(
-            world.commune_officer, person_id=world.person.pk, commune_code=world.commune.code,
-            street="Số 1", start_date=TODAY + dt.timedelta(days=45),
+            world.commune_officer,
+            person_id=world.person.pk,
+            commune_code=world.commune.code,
+            street="Số 1",
+            start_date=TODAY + dt.timedelta(days=45),
             end_date=TODAY + dt.timedelta(days=200),
         )
     assert exc.value.code == "start_too_far_ahead"

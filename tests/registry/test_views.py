@@ -518,15 +518,15 @@ def test_province_officer_registers_in_another_commune_of_the_province(
     ("overrides", "message"),
     [
         (
-            {"end_date": (dt.date.today() - dt.timedelta(days=5)).isoformat()},  # noqa: DTZ011 -- a date far enough off for any zone
+            {"end_date": (dt.date.today() - dt.timedelta(days=5)).isoformat()},
             "Ngày kết thúc tạm trú phải sau ngày bắt đầu.",
         ),
         (
-            {"end_date": (dt.date.today() + dt.timedelta(days=10)).isoformat()},  # noqa: DTZ011 -- as above
+            {"end_date": (dt.date.today() + dt.timedelta(days=10)).isoformat()},
             "Chỉ đăng ký tạm trú cho thời gian từ 30 ngày trở lên.",
         ),
         (
-            {"end_date": (dt.date.today() + dt.timedelta(days=1000)).isoformat()},  # noqa: DTZ011 -- as above
+            {"end_date": (dt.date.today() + dt.timedelta(days=1000)).isoformat()},
             "Thời hạn tạm trú tối đa là 02 năm",
         ),
         ({"start_date": "1989-01-01", "end_date": "1989-06-01"}, "không được trước ngày sinh"),
@@ -638,7 +638,7 @@ def test_province_officer_moves_household_to_another_commune(client: Client, wor
     ("overrides", "message"),
     [
         (
-            {"move_date": (dt.date.today() + dt.timedelta(days=3)).isoformat()},  # noqa: DTZ011 -- far enough off for any zone
+            {"move_date": (dt.date.today() + dt.timedelta(days=3)).isoformat()},
             "Ngày chuyển không được ở tương lai.",
         ),
         ({"move_date": "1980-01-01"}, "Ngày chuyển không được trước ngày sinh của Nguyễn Văn An."),
@@ -711,7 +711,7 @@ def test_record_death(client: Client, world: World) -> None:
     [
         ({"death_date": "1990-01-01"}, "Ngày chết không được trước ngày sinh (17/05/1990)."),
         (
-            {"death_date": (dt.date.today() + dt.timedelta(days=3)).isoformat()},  # noqa: DTZ011 -- far enough off for any zone
+            {"death_date": (dt.date.today() + dt.timedelta(days=3)).isoformat()},
             "Ngày chết không được ở tương lai.",
         ),
         ({"document_ref": ""}, "Trường này là bắt buộc."),

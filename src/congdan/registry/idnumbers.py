@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 LENGTH = 12
@@ -122,7 +123,7 @@ def validate(
         )
     century, encoded_sex = decode_century_sex(digit)
     encoded_year = century + yy
-    if encoded_year > (today or dt.date.today()).year:
+    if encoded_year > (today or timezone.localdate()).year:
         problems.append(
             Problem(
                 "future_birth_year",

@@ -151,7 +151,7 @@ class SearchPage:
         return self.page > 1
 
 
-def search_persons(
+def search_persons(  # noqa: PLR0912 -- one parser for the search form's optional filters
     actor: Actor,
     *,
     q: str = "",
@@ -225,7 +225,7 @@ def search_persons(
                 .values_list("pk", flat=True)[:MAX_SUBSTRING_MATCHES]
             )
             qs = qs.filter(pk__in=ids)
-    rows = list(qs.order_by("name_key", "id")[offset : offset + page_size + 1])
+    rows: list[Person] = list(qs.order_by("name_key", "id")[offset : offset + page_size + 1])
     results = rows[:page_size]
     log_access(
         actor,

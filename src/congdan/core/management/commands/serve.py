@@ -13,7 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve congdan with granian (WSGI), several worker processes, static files by whitenoise."
+    help = (
+        "Serve congdan with granian (WSGI), several worker processes, static files by whitenoise."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("CONGDAN_HOST", "127.0.0.1"))
@@ -25,7 +27,9 @@ class Command(BaseCommand):
             help="worker processes (default: number of CPUs, at least 2)",
         )
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("CONGDAN_THREADS", "4")),
+            "--threads",
+            type=int,
+            default=int(os.environ.get("CONGDAN_THREADS", "4")),
             help="blocking threads per worker",
         )
         parser.add_argument("--no-collectstatic", action="store_true")
