@@ -6,6 +6,8 @@ Lookups by code validate user input, so an unknown or malformed code raises
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -136,3 +138,18 @@ def is_within(unit: AdministrativeUnit, jurisdiction: AdministrativeUnit) -> boo
         and current.level == Level.COMMUNE
         and current.parent_id == jurisdiction.pk
     )
+
+
+@functools.lru_cache(maxsize=32_768)
+def unit_by_pk(pk: int) -> AdministrativeUnit | None:
+    """A unit by primary key from a per-process cache (hot read paths).
+
+    Units are reference data: the loader updates them in place and a primary key is
+    never reused for another unit, so a cached row stays right for the life of the
+    process (names refreshed by ``congdan load_units`` show after a restart).
+    """
+    return AdministrativeUnit.objects.select_related("parent").filter(pk=pk).first()
+
+
+def cached_unit(pk: int | None) -> AdministrativeUnit | None:
+    return unit_by_pk(pk) if pk is not None else None

@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Literal
 
 from ninja import Field, Schema
 
+from congdan.geo.selectors import cached_unit
+from congdan.registry.models import Person
+
 if TYPE_CHECKING:
     from congdan.geo.models import AdministrativeUnit
     from congdan.registry.models import (
         Household,
         HouseholdMembership,
         IdentityCard,
-        Person,
         Residence,
     )
 
@@ -218,6 +220,14 @@ class ResidenceHistoryOut(Schema):
 # --- builders -------------------------------------------------------------------------
 
 
+def relative_numbers(person: Person) -> dict[int | None, str]:
+    """ID numbers of the person's parents and spouse, in one query (none when unlinked)."""
+    ids = [pk for pk in (person.father_id, person.mother_id, person.spouse_id) if pk]
+    if not ids:
+        return {}
+    return dict(Person.objects.filter(pk__in=ids).values_list("pk", "id_number"))
+
+
 def unit_out(unit: AdministrativeUnit | None) -> UnitOut | None:
     return UnitOut(code=unit.code, name=unit.name) if unit is not None else None
 
@@ -227,9 +237,15 @@ def _province_of(commune: AdministrativeUnit | None) -> AdministrativeUnit | Non
 
 
 def person_out(person: Person, card: IdentityCard | None) -> PersonOut:
-    commune = person.residence_commune
-    province = _province_of(commune) or person.residence_province
-    birth_province = person.birth_registration_province
+    # Units come from the per-process reference cache and relatives' numbers from one
+    # query: the lookup is a hot path where each database round trip counts.
+    commune = cached_unit(person.residence_commune_id)
+    province = (commune.parent if commune is not None else None) or cached_unit(
+        person.residence_province_id
+    )
+    birth_province = cached_unit(person.birth_registration_province_id)
+    assert birth_province is not None  # noqa: S101 -- NOT NULL foreign key
+    relatives = relative_numbers(person)
     return PersonOut(
         id_number=person.id_number,
         full_name=person.full_name,
@@ -247,12 +263,12 @@ def person_out(person: Person, card: IdentityCard | None) -> PersonOut:
         vital_status=person.vital_status,  # type: ignore[arg-type]  # DB choices match the Literal
         death_date=person.death_date,
         birth_registration_province=UnitOut(code=birth_province.code, name=birth_province.name),
-        home_town=unit_out(person.home_town),
+        home_town=unit_out(cached_unit(person.home_town_id)),
         residence_commune=unit_out(commune),
         residence_province=unit_out(province),
-        father_id_number=person.father.id_number if person.father else None,
-        mother_id_number=person.mother.id_number if person.mother else None,
-        spouse_id_number=person.spouse.id_number if person.spouse else None,
+        father_id_number=relatives.get(person.father_id),
+        mother_id_number=relatives.get(person.mother_id),
+        spouse_id_number=relatives.get(person.spouse_id),
         identity_card=(
             IdentityCardOut(
                 number=card.number,

@@ -98,9 +98,7 @@ _RELATED = (
 )
 # The exact lookup joins only what every reader shows; the rest loads on access. A
 # twelve-table join costs the PostgreSQL planner more than the lookup itself.
-_PERSON_RELATED = Person.objects.select_related(
-    "ethnicity", "religion", "residence_commune__parent"
-)
+_PERSON_RELATED = Person.objects.select_related("ethnicity", "religion")
 
 
 def _person_queryset(actor: Actor) -> QuerySet[Person]:
