@@ -30,7 +30,7 @@ var/secret.key:
 demo: $(STAMP) var/secret.key
 	@export CONGDAN_SECRET_KEY="$$(cat var/secret.key)" CONGDAN_DEMO=1; \
 	$(BIN)/congdan migrate --no-input -v0 && \
-	if [ "$$($(BIN)/congdan shell -c 'from congdan.registry.models import Person; print(Person.objects.exists())')" = "False" ]; then \
+	if [ "$$($(BIN)/congdan shell --no-imports -c 'from congdan.registry.models import Person; print(Person.objects.exists())')" = "False" ]; then \
 	  $(BIN)/congdan seed --province $(PROVINCE) --people $(PEOPLE) --seed 1; fi && \
 	$(BIN)/congdan demo_accounts --province $(PROVINCE) --url http://$(HOST):$(PORT)/ && \
 	exec $(BIN)/congdan serve --host $(HOST) --port $(PORT)
