@@ -253,6 +253,54 @@ def _on_commit(signal: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: signal.send(sender=Person, **kwargs))
 
 
+def _move_permanent_residence(
+    actor: Actor,
+    person: Person,
+    household: Household,
+    *,
+    address: Any,
+    on: dt.date,
+    action: str,
+    end_reason: str,
+    reason: str,
+    legal_basis: str,
+) -> Residence:
+    """End the person's permanent residence and open one at the household's address on
+    ``on``; keep the person's residence commune in step; event and signal on commit."""
+    commune = household.commune
+    for current in person.residences.filter(
+        kind=ResidenceKind.PERMANENT, ended_on__isnull=True
+    ).select_for_update():
+        _end_residence(actor, current, on, reason=end_reason)
+    residence = _new_residence(
+        actor,
+        person,
+        kind=ResidenceKind.PERMANENT,
+        address=address,
+        commune=commune,
+        start=on,
+        household=household,
+        reason=reason,
+        legal_basis=legal_basis,
+    )
+    before = _person_values(person)
+    person.residence_commune = commune
+    person.residence_province_id = commune.parent_id
+    _save_person_change(
+        actor, person, before, action=action, reason=reason, legal_basis=legal_basis
+    )
+    _event(
+        actor,
+        person,
+        CivilEventKind.RESIDENCE_CHANGE,
+        on,
+        legal_basis=legal_basis,
+        details={"household": household.code, "address": address.text},
+    )
+    _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
+    return residence
+
+
 # --- persons --------------------------------------------------------------------------
 
 
@@ -611,42 +659,19 @@ def move_household(
                     code="date_before_birth",
                     field="move_date",
                 )
-            for current in person.residences.filter(
-                kind=ResidenceKind.PERMANENT, ended_on__isnull=True
-            ).select_for_update():
-                _end_residence(actor, current, move_date, reason=gettext_noop("Chuyển hộ khẩu"))
-            residence = _new_residence(
-                actor,
-                person,
-                kind=ResidenceKind.PERMANENT,
-                address=address,
-                commune=commune,
-                start=move_date,
-                household=household,
-                reason=reason,
-                legal_basis=legal_basis,
+            residences.append(
+                _move_permanent_residence(
+                    actor,
+                    person,
+                    household,
+                    address=address,
+                    on=move_date,
+                    action="move_household",
+                    end_reason=gettext_noop("Chuyển hộ khẩu"),
+                    reason=reason,
+                    legal_basis=legal_basis,
+                )
             )
-            residences.append(residence)
-            before_p = _person_values(person)
-            person.residence_commune = commune
-            person.residence_province_id = commune.parent_id
-            _save_person_change(
-                actor,
-                person,
-                before_p,
-                action="move_household",
-                reason=reason,
-                legal_basis=legal_basis,
-            )
-            _event(
-                actor,
-                person,
-                CivilEventKind.RESIDENCE_CHANGE,
-                move_date,
-                legal_basis=legal_basis,
-                details={"household": household.code, "address": address.text},
-            )
-            _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
     return MoveResult(household=household, residences=residences)
 
 
@@ -721,41 +746,17 @@ def add_household_member(
             reason=reason,
             legal_basis=legal_basis,
         )
-        for residence in person.residences.filter(
-            kind=ResidenceKind.PERMANENT, ended_on__isnull=True
-        ).select_for_update():
-            _end_residence(actor, residence, since, reason=gettext_noop("Nhập hộ khác"))
-        residence = _new_residence(
+        _move_permanent_residence(
             actor,
             person,
-            kind=ResidenceKind.PERMANENT,
+            household,
             address=household.address,
-            commune=household.commune,
-            start=since,
-            household=household,
-            reason=reason,
-            legal_basis=legal_basis,
-        )
-        before = _person_values(person)
-        person.residence_commune = household.commune
-        person.residence_province_id = household.commune.parent_id
-        _save_person_change(
-            actor,
-            person,
-            before,
+            on=since,
             action="add_household_member",
+            end_reason=gettext_noop("Nhập hộ khác"),
             reason=reason,
             legal_basis=legal_basis,
         )
-        _event(
-            actor,
-            person,
-            CivilEventKind.RESIDENCE_CHANGE,
-            since,
-            legal_basis=legal_basis,
-            details={"household": household.code},
-        )
-        _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
     return membership
 
 
