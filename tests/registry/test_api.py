@@ -567,3 +567,59 @@ def test_writes_are_json_405(world: World, endpoint: str, method: str) -> None:
     assert response["Allow"] == "GET"
     if method != "head":
         assert_error(response, 405, "method_not_allowed")
+
+
+# --- as of a past moment --------------------------------------------------------------
+
+
+def _as_of(number: str, at: str) -> str:
+    return f"{BASE}/persons/{number}/as-of?at={at}"
+
+
+def test_as_of_rewinds_a_correction(world: World) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from congdan.registry import services
+
+    before = timezone.now()
+    services.correct_person(
+        world.steward,
+        person_id=world.person.pk,
+        changes={"full_name": "Nguyễn Văn Ân"},
+        reason="Sai chính tả",
+        legal_basis="Luật Hộ tịch 2014",
+    )
+    key = token_for(world.commune_officer)
+    then = call(_as_of(world.person.id_number, before.isoformat().replace("+", "%2B")), key)
+    assert then.status_code == 200, then.content
+    assert then.json()["values"]["full_name"] == "Nguyễn Văn An"
+    assert then.json()["residences"][0]["kind"] == "permanent"
+    later = (timezone.now() + dt.timedelta(seconds=1)).isoformat().replace("+", "%2B")
+    assert call(_as_of(world.person.id_number, later), key).json()["values"]["full_name"] == (
+        "Nguyễn Văn Ân"
+    )
+    entry = AccessLogEntry.objects.filter(person=world.person, view="person_as_of").first()
+    assert entry is not None
+    assert entry.channel == "api"
+
+
+def test_as_of_permissions_and_bad_input(world: World) -> None:
+    url = _as_of(world.person.id_number, "2100-01-01T00:00:00")
+    assert_error(call(url), 401, "unauthenticated")
+    assert_error(call(url, token_for(world.nobody)), 403, "permission_denied")
+    outside = assert_error(
+        call(url, token_for(world.other_commune_officer)), 404, "person_not_found"
+    )
+    missing = assert_error(
+        call(_as_of(MISSING_NUMBER, "2100-01-01T00:00:00"), token_for(world.commune_officer)),
+        404,
+        "person_not_found",
+    )
+    assert outside == missing
+    key = token_for(world.commune_officer)
+    assert_error(
+        call(_as_of(world.person.id_number, "1900-01-01T00:00:00"), key), 404, "not_recorded_yet"
+    )
+    assert_error(call(_as_of(world.person.id_number, "not-a-date"), key), 422, "invalid_request")

@@ -8,6 +8,7 @@ body as a number nobody holds.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from congdan.registry.models import CardStatus
 from congdan.registry.schemas import (
     ErrorOut,
     HouseholdOut,
+    PersonAsOfOut,
     PersonOut,
     PersonSearchPageOut,
     PersonSearchParams,
@@ -287,6 +289,41 @@ def get_residences(
     )
 
 
+@router.get(
+    "persons/{id_number}/as-of",
+    response={200: PersonAsOfOut, **ERRORS},
+    url_name="registry_person_as_of",
+    summary="Read a person as recorded at a past moment",
+    description=(
+        "The person's identity fields as they were recorded at `at` (ISO 8601; a naive "
+        "time is Asia/Ho_Chi_Minh), rebuilt by rewinding later changes, and the "
+        "residences registered by then. 404 `not_recorded_yet` when the person was not "
+        "yet in the registry. Written to the access log (view `person_as_of`)."
+    ),
+)
+def get_person_as_of(
+    request: HttpRequest,
+    id_number: str = ID_NUMBER_PATH,
+    at: dt.datetime = Query(..., description="The moment, ISO 8601."),  # noqa: B008 -- ninja's parameter declaration
+    x_purpose: str | None = PURPOSE_HEADER,
+) -> PersonAsOfOut:
+    purpose = purpose_of(x_purpose)
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)
+    number = checked_id_number(id_number)
+    snapshot = selectors.person_as_of(
+        actor_of(request), id_number=number, at=at, channel=Channel.API, purpose=purpose
+    )
+    residences = snapshot.pop("residences")
+    today = timezone.localdate()
+    return PersonAsOfOut(
+        id_number=number,
+        at=at,
+        values=snapshot,
+        residences=[residence_out(r, today) for r in residences],
+    )
+
+
 # --- other methods: a JSON 405 rather than ninja's plain-text one ---------------------
 
 _OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -305,6 +342,7 @@ for _path in (
     "persons/{id_number}",
     "persons/{id_number}/household",
     "persons/{id_number}/residences",
+    "persons/{id_number}/as-of",
 ):
     router.api_operation(_OTHER_METHODS, _path, auth=None, include_in_schema=False)(
         _read_only_person

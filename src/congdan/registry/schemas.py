@@ -8,7 +8,7 @@ log records.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ninja import Field, Schema
 
@@ -215,6 +215,25 @@ class ResidenceHistoryOut(Schema):
     id_number: str = Field(..., description=ID_NUMBER_DOC)
     full_name: str = Field(..., description="Full name with diacritics.")
     residences: list[ResidenceOut] = Field(..., description="Residences, newest first.")
+
+
+class PersonAsOfOut(Schema):
+    """A person's recorded values at a past moment, rebuilt from the change history."""
+
+    id_number: str = Field(..., description=ID_NUMBER_DOC)
+    at: dt.datetime = Field(..., description="The moment asked for (ISO 8601).")
+    values: dict[str, Any] = Field(
+        ...,
+        description=(
+            "Identity fields as recorded then: names, birth date and precision, sex, "
+            "ethnicity_id, religion_id, nationality, home_town_id, father_id, mother_id, "
+            "spouse_id, vital_status, death_date, residence_commune_id, "
+            "residence_province_id (dates as ISO strings, links as internal ids)."
+        ),
+    )
+    residences: list[ResidenceOut] = Field(
+        ..., description="Residences already registered at that moment, newest first."
+    )
 
 
 # --- builders -------------------------------------------------------------------------
