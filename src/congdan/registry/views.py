@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -38,9 +38,12 @@ from congdan.registry.forms import (
 )
 
 if TYPE_CHECKING:
+    from django import forms
+
     from congdan.registry.models import Household, HouseholdMembership, Person
 
 ViewFunc = Callable[..., HttpResponse]
+R = TypeVar("R")
 
 # What a form page shows of the person it acts on (logged as the fields read).
 FORM_FIELDS = ("id_number", "full_name", "birth_date")
@@ -87,6 +90,22 @@ def _load_person(request: HttpRequest, id_number: str, view: str) -> Person:
         )
     except ValidationFailed as exc:
         raise Http404(str(exc.message)) from exc
+
+
+def _submit(
+    form: forms.Form, call: Callable[[], R], field_map: dict[str, str] | None = None
+) -> R | None:
+    """Run a service for a valid form: its result, or None when a domain error became a
+    form error. A NotFound that names no field (the person or household) stays a 404."""
+    try:
+        return call()
+    except NotFound as exc:
+        if exc.field is None:
+            raise
+        add_domain_error(form, exc, field_map)
+    except DomainError as exc:
+        add_domain_error(form, exc, field_map)
+    return None
 
 
 def _person_url(id_number: str) -> str:
@@ -186,8 +205,9 @@ def temporary_residence(request: HttpRequest, id_number: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.register_temporary_residence(
+        done = _submit(
+            form,
+            lambda: services.register_temporary_residence(
                 request.user,
                 person_id=target.pk,
                 commune_code=data["commune"],
@@ -195,14 +215,10 @@ def temporary_residence(request: HttpRequest, id_number: str) -> HttpResponse:
                 start_date=data["start_date"],
                 end_date=data["end_date"],
                 reason=data["reason"],
-            )
-        except NotFound as exc:
-            if exc.field is None:
-                raise
-            add_domain_error(form, exc, CHANGE_FIELD_MAP)
-        except DomainError as exc:
-            add_domain_error(form, exc, CHANGE_FIELD_MAP)
-        else:
+            ),
+            CHANGE_FIELD_MAP,
+        )
+        if done is not None:
             messages.success(
                 request,
                 _("Đã đăng ký tạm trú cho %(name)s.") % {"name": target.full_name},
@@ -238,22 +254,19 @@ def move_household(request: HttpRequest, code: str) -> HttpResponse:
     form = MoveHouseholdForm(request.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            result = services.move_household(
+        result = _submit(
+            form,
+            lambda: services.move_household(
                 request.user,
                 household_code=household.code,
                 commune_code=data["commune"],
                 street=data["street"],
                 move_date=data["move_date"],
                 reason=data["reason"],
-            )
-        except NotFound as exc:
-            if exc.field is None:
-                raise
-            add_domain_error(form, exc, CHANGE_FIELD_MAP)
-        except DomainError as exc:
-            add_domain_error(form, exc, CHANGE_FIELD_MAP)
-        else:
+            ),
+            CHANGE_FIELD_MAP,
+        )
+        if result is not None:
             moved = [r.person.id_number for r in result.residences]
             messages.success(
                 request,
@@ -289,21 +302,17 @@ def record_death(request: HttpRequest, id_number: str) -> HttpResponse:
     form = DeathForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.record_death(
+        done = _submit(
+            form,
+            lambda: services.record_death(
                 request.user,
                 person_id=target.pk,
                 death_date=data["death_date"],
                 document_ref=data["document_ref"],
                 reason=data["reason"],
-            )
-        except NotFound as exc:
-            if exc.field is None:
-                raise
-            add_domain_error(form, exc)
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
+            ),
+        )
+        if done is not None:
             messages.success(
                 request, _("Đã ghi nhận khai tử cho %(name)s.") % {"name": target.full_name}
             )
