@@ -75,6 +75,7 @@ def served(env: dict[str, str], *, port: int, workers: int, threads: int) -> Ite
     full.setdefault("CONGDAN_SECRET_KEY", secrets.token_urlsafe(50))
     full["CONGDAN_DEBUG"] = "0"
     full["CONGDAN_BENCH_ENDPOINTS"] = "1"
+    full.setdefault("CONGDAN_DEMO", "1")  # the local outbox takes the login codes
     full["CONGDAN_LOG_LEVEL"] = "WARNING"
     proc = subprocess.Popen(
         [

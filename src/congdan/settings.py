@@ -67,10 +67,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",  # serves the API docs' assets locally (no CDN)
+    "oauth2_provider",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "congdan.core",
     "congdan.audit",
     "congdan.geo",
     "congdan.registry",
+    "congdan.identity",
     "congdan.portal",
 ]
 
@@ -83,8 +88,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "congdan.identity.middleware.SessionTrackingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns its lockout signal into our lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "congdan.urls"
@@ -149,6 +158,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses an attempt while the account or the IP is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "registry:search"
 LOGOUT_REDIRECT_URL = "portal:login"
@@ -213,6 +227,69 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CONGDAN_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Login throttling (django-axes; docs/identity.md) ----------------------------------
+# A username (ID number) is locked out after AXES_FAILURE_LIMIT failures, an IP address
+# after CONGDAN_AXES_IP_FAILURE_LIMIT (identity.lockout), for AXES_COOLOFF_TIME.
+AXES_ENABLED = env_bool("CONGDAN_AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = int(os.environ.get("CONGDAN_LOGIN_FAILURE_LIMIT", "5"))
+CONGDAN_AXES_IP_FAILURE_LIMIT = int(os.environ.get("CONGDAN_LOGIN_IP_FAILURE_LIMIT", "30"))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_COOLOFF_TIME = float(os.environ.get("CONGDAN_LOGIN_COOLOFF_HOURS", "0.25"))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "congdan.identity.lockout.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True  # login history is identity.LoginEvent
+AXES_VERBOSE = False
+# axes.W006 asks for per-IP lockout in axes itself; the IP has its own larger limit in
+# identity.lockout (a per-IP limit of 5 would lock out carrier-grade NATs).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- OpenID Connect provider (django-oauth-toolkit; docs/identity.md) ----------------
+CONGDAN_PUBLIC_URL = os.environ.get("CONGDAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": CONGDAN_PUBLIC_URL,
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "SCOPES": {
+        "openid": "OpenID Connect",
+        "profile": "Họ tên, ngày sinh, giới tính",
+        "id_number": "Số định danh cá nhân",
+        "address": "Nơi thường trú",
+        "phone": "Số điện thoại",
+        "household": "Thông tin hộ gia đình",
+        "card": "Thẻ căn cước",
+        "registry:read": "Tra cứu dữ liệu dân cư (hệ thống thành viên)",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+}
+
+# --- Notifications (core.notify) -----------------------------------------------------
+# The local outbox keeps messages in the database and shows them at /dev/outbox. It is
+# allowed only with DEBUG or CONGDAN_DEMO on; production sets a real gateway backend.
+CONGDAN_DEMO = env_bool("CONGDAN_DEMO", default=False)
+CONGDAN_NOTIFY_BACKEND = os.environ.get(
+    "CONGDAN_NOTIFY_BACKEND", "congdan.core.notify.OutboxBackend"
+)
+if CONGDAN_NOTIFY_BACKEND == "congdan.core.notify.OutboxBackend" and not (
+    DEBUG or CONGDAN_DEMO
+):
+    raise ImproperlyConfigured(
+        "CONGDAN_NOTIFY_BACKEND is the local outbox, which stores one-time codes for display "
+        "and is allowed only with CONGDAN_DEBUG=1 or CONGDAN_DEMO=1. Set it to your SMS "
+        "gateway backend (docs/identity.md)."
+    )
+CONGDAN_OUTBOX_VISIBLE = DEBUG or CONGDAN_DEMO
 
 # --- congdan --------------------------------------------------------------------------
 CONGDAN_SITE_NAME = os.environ.get("CONGDAN_SITE_NAME", "Cổng dân cư")

@@ -3,14 +3,18 @@ from django.contrib import admin
 from django.urls import include, path
 
 from congdan.api import api
-from congdan.core.views import healthz
+from congdan.core.views import dev_outbox, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("dev/outbox", dev_outbox, name="dev_outbox"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("congdan.registry.urls")),
+    # identity first: it overrides some of django-oauth-toolkit's views under /o/.
+    path("", include("congdan.identity.urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("", include("congdan.portal.urls")),
 ]
 

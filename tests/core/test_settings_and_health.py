@@ -34,9 +34,22 @@ def test_missing_or_placeholder_secret_stops_start_up(secret: str, tmp_path) -> 
 
 def test_real_secret_starts(tmp_path) -> None:
     result = _load_settings(
-        {"CONGDAN_DEBUG": "0", "CONGDAN_SECRET_KEY": "x" * 50, "CONGDAN_VAR_DIR": str(tmp_path)}
+        {
+            "CONGDAN_DEBUG": "0",
+            "CONGDAN_SECRET_KEY": "x" * 50,
+            "CONGDAN_VAR_DIR": str(tmp_path),
+            "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",  # imported on first use
+        }
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_local_outbox_outside_debug_and_demo_stops_start_up(tmp_path) -> None:
+    env = {"CONGDAN_DEBUG": "0", "CONGDAN_SECRET_KEY": "x" * 50, "CONGDAN_VAR_DIR": str(tmp_path)}
+    result = _load_settings(env)
+    assert result.returncode != 0
+    assert "CONGDAN_NOTIFY_BACKEND" in result.stderr
+    assert _load_settings({**env, "CONGDAN_DEMO": "1"}).returncode == 0
 
 
 def test_debug_needs_no_secret(tmp_path) -> None:

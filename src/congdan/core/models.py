@@ -118,3 +118,25 @@ class ApiToken(models.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class OutboxMessage(models.Model):
+    """A message delivered by the local notification backend (DEBUG / demo only).
+
+    The outbox *is* the delivery channel in development: a one-time code stored here is
+    the message the citizen would have received by SMS. Production uses a gateway backend
+    and this table stays empty (settings refuse the outbox with DEBUG and demo off).
+    """
+
+    channel = models.CharField(max_length=16)  # "sms" or "email"
+    recipient = models.CharField(max_length=255)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("tin nhắn (hộp thư thử nghiệm)")
+        verbose_name_plural = _("tin nhắn (hộp thư thử nghiệm)")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.recipient}"

@@ -35,6 +35,9 @@ class Perm(StrEnum):
     ACCESS_LOG_READ = "audit:accesslog:read"
     API_TOKEN_MANAGE = "core:apitoken:manage"  # noqa: S105 -- a permission name, not a secret
     ADMIN_SITE = "core:admin:use"
+    EID_LEVEL2_VERIFY = "identity:level2:verify"
+    EID_ACCOUNT_MANAGE = "identity:account:manage"
+    OIDC_CLIENT_MANAGE = "identity:client:manage"
 
 
 class Role(models.TextChoices):
@@ -53,6 +56,7 @@ _OFFICER = frozenset(
         Perm.HOUSEHOLD_MOVE,
         Perm.DEATH_RECORD,
         Perm.API_TOKEN_MANAGE,
+        Perm.EID_LEVEL2_VERIFY,
     }
 )
 _STEWARD = frozenset(

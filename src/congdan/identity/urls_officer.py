@@ -1,0 +1,5 @@
+"""Identity URLs (officer)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
