@@ -281,9 +281,7 @@ CONGDAN_DEMO = env_bool("CONGDAN_DEMO", default=False)
 CONGDAN_NOTIFY_BACKEND = os.environ.get(
     "CONGDAN_NOTIFY_BACKEND", "congdan.core.notify.OutboxBackend"
 )
-if CONGDAN_NOTIFY_BACKEND == "congdan.core.notify.OutboxBackend" and not (
-    DEBUG or CONGDAN_DEMO
-):
+if CONGDAN_NOTIFY_BACKEND == "congdan.core.notify.OutboxBackend" and not (DEBUG or CONGDAN_DEMO):
     raise ImproperlyConfigured(
         "CONGDAN_NOTIFY_BACKEND is the local outbox, which stores one-time codes for display "
         "and is allowed only with CONGDAN_DEBUG=1 or CONGDAN_DEMO=1. Set it to your SMS "

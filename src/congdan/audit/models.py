@@ -26,6 +26,7 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     ADMIN = "admin", _("Trang quản trị")
     SYSTEM = "system", _("Hệ thống")
+    OIDC = "oidc", _("Xác thực cho ứng dụng kết nối (OpenID Connect)")
 
 
 class AccessLogEntry(models.Model):

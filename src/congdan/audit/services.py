@@ -45,12 +45,19 @@ def log_access(
     view: str,
     fields: Sequence[str],
     purpose: str,
+    on_behalf_of: tuple[str, str] | None = None,
 ) -> int:
-    """Append one entry per person read. Returns the number of entries written."""
+    """Append one entry per person read. Returns the number of entries written.
+
+    ``on_behalf_of`` = (label, organisation) names a non-user reader, such as an OIDC
+    client receiving claims (label ``oidc:<client_id>``); ``actor`` is then None.
+    """
     ids = list(dict.fromkeys(person_ids))
     if not ids:
         return 0
     who = _actor_fields(actor)
+    if on_behalf_of is not None:
+        who = {**who, "actor_label": on_behalf_of[0][:150], "organisation": on_behalf_of[1][:80]}
     now = timezone.now()
     request_id = current_request_id()
     field_list = ",".join(fields)[:400]

@@ -44,6 +44,4 @@ def dev_outbox(request: HttpRequest) -> HttpResponse:
     messages = OutboxMessage.objects.all()
     if recipient:
         messages = messages.filter(recipient=recipient)
-    return render(
-        request, "core/outbox.html", {"outbox": messages[:50], "recipient": recipient}
-    )
+    return render(request, "core/outbox.html", {"outbox": messages[:50], "recipient": recipient})

@@ -162,7 +162,9 @@ class OneTimeCode(models.Model):
     consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "purpose", "created_at"], name="eid_code_lookup")]
+        indexes = [
+            models.Index(fields=["account", "purpose", "created_at"], name="eid_code_lookup")
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} code for {self.account_id}"
