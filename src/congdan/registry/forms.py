@@ -19,11 +19,8 @@ from congdan.core.jurisdiction import jurisdiction_of
 from congdan.geo.selectors import communes_in
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from django.contrib.auth.models import AnonymousUser
 
-    from congdan.core.errors import DomainError
     from congdan.core.models import User
     from congdan.geo.models import AdministrativeUnit
 
@@ -230,12 +227,3 @@ class DeathForm(forms.Form):
 
 
 # --- domain errors → form errors ------------------------------------------------------
-
-
-def add_domain_error(
-    form: forms.Form, exc: DomainError, field_map: Mapping[str, str] | None = None
-) -> None:
-    """Attach a service's typed error to the field it names (or to the whole form)."""
-    name = exc.field or ""
-    name = (field_map or {}).get(name, name)
-    form.add_error(name if name in form.fields else None, str(exc.message))

@@ -8,38 +8,31 @@ that is missing or outside the officer's jurisdiction is a 404; bad input is nev
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from congdan.audit.models import Channel
-from congdan.core.errors import DomainError, NotFound, ValidationFailed
-from congdan.core.errors import PermissionDenied as DomainPermissionDenied
+from congdan.core.errors import NotFound, ValidationFailed
 from congdan.core.jurisdiction import jurisdiction_of
 from congdan.core.permissions import Perm, has_perm
+from congdan.core.web import add_domain_error, permission_required_view, submit_form
 from congdan.registry import selectors, services
 from congdan.registry.forms import (
     DeathForm,
     MoveHouseholdForm,
     SearchForm,
     TemporaryResidenceForm,
-    add_domain_error,
 )
 
 if TYPE_CHECKING:
-    from django import forms
-
     from congdan.registry.models import Household, HouseholdMembership, Person
 
 ViewFunc = Callable[..., HttpResponse]
@@ -54,31 +47,6 @@ CHANGE_FIELD_MAP = {"commune_code": "commune"}
 HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9._-]{1,20}")
 
 
-def permission_required_view(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
-    """Login required, then ``perm`` required (403 without it); domain errors the view
-    did not turn into form errors become 404 (not found / outside jurisdiction), 403 or
-    an error page with the error's status — never a 500."""
-
-    def decorate(view: ViewFunc) -> ViewFunc:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_perm(request.user, perm):
-                raise HttpPermissionDenied(_("Bạn không có quyền thực hiện thao tác này."))
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(str(exc.message)) from exc
-            except DomainPermissionDenied as exc:
-                raise HttpPermissionDenied(str(exc.message)) from exc
-            except DomainError as exc:
-                return render(request, "registry/error.html", {"error": exc}, status=exc.status)
-
-        wrapper.required_perm = perm  # type: ignore[attr-defined]  # introspected by tests
-        return login_required(never_cache(wrapper))
-
-    return decorate
-
-
 # --- helpers --------------------------------------------------------------------------
 
 
@@ -90,22 +58,6 @@ def _load_person(request: HttpRequest, id_number: str, view: str) -> Person:
         )
     except ValidationFailed as exc:
         raise Http404(str(exc.message)) from exc
-
-
-def _submit(
-    form: forms.Form, call: Callable[[], R], field_map: dict[str, str] | None = None
-) -> R | None:
-    """Run a service for a valid form: its result, or None when a domain error became a
-    form error. A NotFound that names no field (the person or household) stays a 404."""
-    try:
-        return call()
-    except NotFound as exc:
-        if exc.field is None:
-            raise
-        add_domain_error(form, exc, field_map)
-    except DomainError as exc:
-        add_domain_error(form, exc, field_map)
-    return None
 
 
 def _person_url(id_number: str) -> str:
@@ -205,7 +157,7 @@ def temporary_residence(request: HttpRequest, id_number: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        done = _submit(
+        done = submit_form(
             form,
             lambda: services.register_temporary_residence(
                 request.user,
@@ -254,7 +206,7 @@ def move_household(request: HttpRequest, code: str) -> HttpResponse:
     form = MoveHouseholdForm(request.user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        result = _submit(
+        result = submit_form(
             form,
             lambda: services.move_household(
                 request.user,
@@ -302,7 +254,7 @@ def record_death(request: HttpRequest, id_number: str) -> HttpResponse:
     form = DeathForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        done = _submit(
+        done = submit_form(
             form,
             lambda: services.record_death(
                 request.user,
