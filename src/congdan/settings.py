@@ -225,7 +225,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask"]}
     },
     "root": {"handlers": ["console"], "level": os.environ.get("CONGDAN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # one INFO line per login otherwise
+    },
 }
 
 # --- Login throttling (django-axes; docs/identity.md) ----------------------------------
@@ -252,15 +255,33 @@ CONGDAN_PUBLIC_URL = os.environ.get("CONGDAN_PUBLIC_URL", "http://127.0.0.1:8000
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
+    # The issuer is read at request time from CONGDAN_PUBLIC_URL by the validator
+    # (congdan.identity.oidc); this value is only DOT's fallback.
     "OIDC_ISS_ENDPOINT": CONGDAN_PUBLIC_URL,
+    # ID-token keys live in the database (identity.SigningKey, decision 0005) and are
+    # used by the validator and our JWKS view. DOT only checks that this is set before it
+    # lets an RS256 application be saved; it is never parsed (its views that would are
+    # replaced in identity/urls_oidc.py).
+    "OIDC_RSA_PRIVATE_KEY": "congdan:identity.SigningKey",
+    "OAUTH2_VALIDATOR_CLASS": "congdan.identity.oidc.CongdanOAuth2Validator",
+    # Public clients must use PKCE (the validator decides per client); "plain" is refused.
     "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise", "public"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
     "ID_TOKEN_EXPIRE_SECONDS": 600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "OIDC_JWKS_MAX_AGE_SECONDS": 3600,
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": False,
     "SCOPES": {
         "openid": "OpenID Connect",
         "profile": "Họ tên, ngày sinh, giới tính",
