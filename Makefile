@@ -28,11 +28,13 @@ var/secret.key:
 # Install, migrate the embedded SQLite database, seed a synthetic population (once),
 # create the demo accounts and serve http://127.0.0.1:8000 with the production server.
 demo: $(STAMP) var/secret.key
-	@export CONGDAN_SECRET_KEY="$$(cat var/secret.key)" CONGDAN_DEMO=1; \
+	@export CONGDAN_SECRET_KEY="$$(cat var/secret.key)" CONGDAN_DEMO=1 CONGDAN_PUBLIC_URL=http://$(HOST):$(PORT); \
 	$(BIN)/congdan migrate --no-input -v0 && \
 	if [ "$$($(BIN)/congdan shell --no-imports -c 'from congdan.registry.models import Person; print(Person.objects.exists())')" = "False" ]; then \
 	  $(BIN)/congdan seed --province $(PROVINCE) --people $(PEOPLE) --seed 1; fi && \
 	$(BIN)/congdan demo_accounts --province $(PROVINCE) --url http://$(HOST):$(PORT)/ && \
+	$(BIN)/congdan oidc_client ensure-demo && \
+	echo "  sample relying parties (another terminal): $(BIN)/python examples/relying_party.py --preset bank | --preset portal" && \
 	exec $(BIN)/congdan serve --host $(HOST) --port $(PORT)
 
 # The whole suite. CONGDAN_DATABASE_URL=postgresql://... runs it on PostgreSQL.
@@ -40,8 +42,8 @@ test: $(STAMP)
 	CONGDAN_DEBUG=1 $(BIN)/pytest -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: $(STAMP)
 	CONGDAN_DEBUG=1 $(BIN)/mypy

@@ -132,3 +132,11 @@ def test_log_filter_masks_id_numbers_and_tokens() -> None:
 
     assert mask("looked up 048090000123") == "looked up 048******123"
     assert "secretvalue" not in mask("Authorization: Bearer secretvalue123")
+
+
+def test_cache_url_must_be_redis(tmp_path) -> None:
+    env = {"CONGDAN_DEBUG": "1", "CONGDAN_VAR_DIR": str(tmp_path)}
+    result = _load_settings({**env, "CONGDAN_CACHE_URL": "memcached://127.0.0.1:11211"})
+    assert result.returncode != 0
+    assert "CONGDAN_CACHE_URL" in result.stderr
+    assert _load_settings({**env, "CONGDAN_CACHE_URL": "redis://127.0.0.1:6379/3"}).returncode == 0

@@ -14,12 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from congdan.core.models import Agency, AgencyKind, User
 from congdan.core.permissions import Role
 from congdan.geo.models import AdministrativeUnit
-from congdan.registry.models import Person, VitalStatus
+from congdan.registry.models import CardStatus, IdentityCard, Person, VitalStatus
 
 DEMO_PASSWORD = "congdan-demo-2026"  # noqa: S105 -- documented demo password, refused outside demo mode
 
@@ -108,7 +109,39 @@ class Command(BaseCommand):
                 f"  try: log in as canbo.xa, search “{sample.name_search}” "
                 f"(finds {sample.full_name}, {sample.id_number})"
             )
+        newcomer = self._citizen_to_register(commune)
+        if newcomer is not None:
+            person, card = newcomer
+            out.write("")
+            out.write("  e-ID: register this seeded citizen at level 1 (/id/register/):")
+            out.write(
+                f"    ID number {person.id_number} · {person.full_name} · born "
+                f"{person.birth_date:%d/%m/%Y}; codes sent by SMS appear at /dev/outbox"
+            )
+            out.write(
+                f"    level 2: canbo.xa verifies the chip card {card.number} "
+                f"issued {card.issue_date:%d/%m/%Y} at /id/officer/level2/"
+            )
         out.write("")
+
+    def _citizen_to_register(self, commune: AdministrativeUnit) -> tuple[Person, Any] | None:
+        """An adult of the officer's commune with a valid chip card and no e-ID yet."""
+        today = timezone.localdate()
+        card = (
+            IdentityCard.objects.filter(
+                person__residence_commune=commune,
+                person__vital_status=VitalStatus.ALIVE,
+                person__birth_date__lte=today.replace(year=today.year - 18),
+                person__birth_date_precision="day",
+                person__eid_account__isnull=True,
+                status=CardStatus.VALID,
+            )
+            .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gt=today))
+            .select_related("person")
+            .order_by("person_id")
+            .first()
+        )
+        return (card.person, card) if card is not None else None
 
     def _account(
         self, username: str, role: str, agency: Agency | None, label: str
