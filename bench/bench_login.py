@@ -117,17 +117,17 @@ def prepare(accounts: int) -> tuple[list[str], str]:
             "person__id_number", flat=True
         )[:accounts]
     )
+    from oauth2_provider.models import get_application_model
+
+    get_application_model().objects.filter(client_id=CLIENT_ID).delete()
     create_client(
         None,
         name="Bench member system",
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
-        grant_type="client-credentials",
-        client_type="confidential",
-        redirect_uris="",
-        allowed_scopes=["registry:read"],
+        client_credentials=True,
+        scopes=["registry:read"],
         organisation="BENCH",
-        replace=True,
     )
     return numbers, hashed
 

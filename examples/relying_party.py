@@ -37,15 +37,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "bank": {
         "name": "Ngân hàng Demo",
         "client_id": "demo-bank",
-        "client_secret": "demo-bank-secret-for-local-demo-only",
+        "client_secret": "demo-bank-secret-not-for-production",
         "scope": "openid profile id_number phone",
         "port": 8765,
         "acr_values": "",
     },
     "portal": {
         "name": "Dịch vụ công Demo",
-        "client_id": "demo-public-services",
-        "client_secret": "demo-public-services-secret-for-local-demo-only",
+        "client_id": "demo-dichvucong",
+        "client_secret": "demo-dichvucong-secret-not-for-production",
         "scope": "openid profile id_number address household card",
         "port": 8766,
         "acr_values": "level2",

@@ -20,7 +20,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Argon2id with OWASP parameters costs ~50 ms per user made; the suite makes
     # hundreds. tests/core/test_hashers.py checks the production hasher itself.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "congdan.core.hashers.ClientSecretHasher",  # OAuth client secrets, as in production
+    ]
 
 
 def pytest_report_header() -> str:

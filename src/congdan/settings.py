@@ -156,6 +156,19 @@ _db.setdefault("TEST", {})
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache: per-process memory by default; CONGDAN_CACHE_URL=redis://… shares it -------
+# (login throttling counts per IP in the cache: docs/decisions/0007).
+CACHE_URL = os.environ.get("CONGDAN_CACHE_URL", "").strip()
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("CONGDAN_CACHE_URL must be a redis:// URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
@@ -169,6 +182,8 @@ LOGOUT_REDIRECT_URL = "portal:login"
 PASSWORD_HASHERS = [
     "congdan.core.hashers.Argon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # OAuth client secrets only (OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"]); see its docstring.
+    "congdan.core.hashers.ClientSecretHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -255,6 +270,7 @@ CONGDAN_PUBLIC_URL = os.environ.get("CONGDAN_PUBLIC_URL", "http://127.0.0.1:8000
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
+    "CLIENT_SECRET_HASHER": "secret_sha256",  # core.hashers.ClientSecretHasher
     # The issuer is read at request time from CONGDAN_PUBLIC_URL by the validator
     # (congdan.identity.oidc); this value is only DOT's fallback.
     "OIDC_ISS_ENDPOINT": CONGDAN_PUBLIC_URL,

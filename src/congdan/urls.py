@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider import urls as oauth2_urls
 
 from congdan.api import api
 from congdan.core.views import dev_outbox, healthz
@@ -14,7 +15,13 @@ urlpatterns = [
     path("registry/", include("congdan.registry.urls")),
     # identity first: it overrides some of django-oauth-toolkit's views under /o/.
     path("", include("congdan.identity.urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # Only the protocol endpoints of django-oauth-toolkit: its application-management
+    # pages would let any logged-in user register a client (relying parties are
+    # registered in the admin or with `congdan oidc_client`, docs/oidc.md).
+    path(
+        "o/",
+        include((oauth2_urls.base_urlpatterns + oauth2_urls.oidc_urlpatterns, "oauth2_provider")),
+    ),
     path("", include("congdan.portal.urls")),
 ]
 

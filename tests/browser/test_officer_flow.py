@@ -83,9 +83,10 @@ def test_officer_registers_a_temporary_residence(
                     Path(shots).mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
 
-            # Home sends an anonymous visitor to the login page.
+            # The home page links officers to their own login page.
             page.goto(live_server.url + "/")
-            assert "/login/" in page.url
+            page.get_by_role("link", name="Đăng nhập dành cho cán bộ").click()
+            page.wait_for_url("**/login/")
             assert page.locator("html").get_attribute("lang") == "vi"
             shot("login")
             page.get_by_label("Tên đăng nhập").fill(world.commune_officer.username)

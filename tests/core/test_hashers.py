@@ -24,3 +24,24 @@ def test_production_settings_use_it_first() -> None:
 
     module = import_module(settings.SETTINGS_MODULE)
     assert module.PASSWORD_HASHERS[0] == "congdan.core.hashers.Argon2idHasher"
+
+
+def test_client_secret_hasher_is_last_and_named_by_the_oauth_settings() -> None:
+    from importlib import import_module
+
+    from congdan.core.hashers import ClientSecretHasher
+
+    module = import_module(settings.SETTINGS_MODULE)
+    assert module.PASSWORD_HASHERS[-1] == "congdan.core.hashers.ClientSecretHasher"
+    assert module.OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"] == ClientSecretHasher.algorithm
+
+
+def test_client_secret_hasher_salts_and_verifies() -> None:
+    from django.contrib.auth.hashers import check_password, make_password
+
+    first = make_password("s3cret-value", hasher="secret_sha256")
+    second = make_password("s3cret-value", hasher="secret_sha256")
+    assert first.startswith("secret_sha256$")
+    assert first != second  # salted
+    assert check_password("s3cret-value", first)
+    assert not check_password("s3cret-valuE", first)

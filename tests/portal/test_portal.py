@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD
-from tests.permissions import AllowedUser, AnonymousRedirectsToLogin, assert_redirects_to_login
+from tests.permissions import AllowedUser, assert_redirects_to_login
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as HttpResponse
@@ -29,8 +29,8 @@ def text(response: HttpResponse) -> str:
 # --- access ------------------------------------------------------------------------------
 
 
-class TestHomeAccess(AnonymousRedirectsToLogin, AllowedUser):
-    """Home needs a login but no permission: any officer lands on the search page."""
+class TestHomeAccess(AllowedUser):
+    """Officers land on the search page; anonymous visitors see the citizen home."""
 
     allowed_status = 302
 
@@ -40,6 +40,14 @@ class TestHomeAccess(AnonymousRedirectsToLogin, AllowedUser):
     def check_allowed(self, response: HttpResponse, world: World) -> None:
         assert response.status_code == 302
         assert response["Location"] == reverse("registry:search")
+
+
+def test_anonymous_home_offers_citizen_register_login_and_officer_login(client: Client) -> None:
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    for name in ("identity:register", "identity:login", "portal:login"):
+        assert f'href="{reverse(name)}' in body, name
 
 
 class TestLoginPageAccess(AllowedUser):

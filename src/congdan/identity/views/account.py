@@ -21,7 +21,6 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -163,11 +162,11 @@ def login(request: HttpRequest) -> HttpResponse:
                 account = svc.authenticate_password(
                     request, form.cleaned_data["username"], form.cleaned_data["password"]
                 )
-            except svc.LoginThrottled:
+            except svc.LoginThrottledError:
                 return lockout_response(request)
             except DomainError as exc:
                 form.add_error(None, str(exc.message))
-                status = 400 if isinstance(exc, svc.LoginFailed) else exc.status
+                status = 400 if isinstance(exc, svc.LoginFailedError) else exc.status
             else:
                 return _start_second_factor(request, account, next_url)
     return render(
@@ -193,8 +192,8 @@ def _send_login_code(request: HttpRequest, account_id: int, *, quiet: bool) -> N
     try:
         svc.send_login_code(account_id)
     except Conflict as exc:
-        # A code sent moments ago still works; say so only when the citizen asked.
-        if not quiet:
+        # A code sent moments ago still works: a cooldown is told only when asked for.
+        if not quiet or exc.code != "code_cooldown":
             messages.error(request, str(exc.message))
     else:
         if not quiet:
@@ -227,33 +226,42 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             return redirect("identity:login_verify")
         form = CodeForm(request.POST)
         if form.is_valid():
-            try:
-                account, device = svc.check_second_factor(
-                    request, pending["aid"], method=pending["method"], code=form.cleaned_data["code"]
-                )
-            except NotFound:
-                request.session.pop(LOGIN_KEY, None)
-                return redirect("identity:login")
-            except ValidationFailed as exc:
-                pending["bad"] = int(pending.get("bad", 0)) + 1
-                if pending["bad"] >= svc.LOGIN_CODE_LIMIT:
-                    request.session.pop(LOGIN_KEY, None)
-                    messages.error(
-                        request,
-                        _("Bạn đã nhập sai mã quá nhiều lần. Vui lòng đăng nhập lại từ đầu."),
-                    )
-                    return redirect("identity:login")
-                request.session[LOGIN_KEY] = pending
-                add_domain_error(form, exc)
-            else:
-                request.session.pop(LOGIN_KEY, None)
-                svc.complete_login(request, account, method=pending["method"], device=device)
-                return redirect(pending.get("next") or DEFAULT_NEXT)
+            done = _check_code(request, pending, form)
+            if done is not None:
+                return done
     return render(
         request,
         "identity/account/login_verify.html",
         {"form": form, "method": pending["method"]},
     )
+
+
+def _check_code(
+    request: HttpRequest, pending: dict[str, Any], form: CodeForm
+) -> HttpResponse | None:
+    """The second factor: a redirect (logged in, or back to the password step after
+    ``LOGIN_CODE_LIMIT`` wrong codes), or None with the error on the form."""
+    try:
+        account, device = svc.check_second_factor(
+            request, pending["aid"], method=pending["method"], code=form.cleaned_data["code"]
+        )
+    except NotFound:
+        request.session.pop(LOGIN_KEY, None)
+        return redirect("identity:login")
+    except ValidationFailed as exc:
+        pending["bad"] = int(pending.get("bad", 0)) + 1
+        if pending["bad"] >= svc.LOGIN_CODE_LIMIT:
+            request.session.pop(LOGIN_KEY, None)
+            messages.error(
+                request, _("Bạn đã nhập sai mã quá nhiều lần. Vui lòng đăng nhập lại từ đầu.")
+            )
+            return redirect("identity:login")
+        request.session[LOGIN_KEY] = pending
+        add_domain_error(form, exc)
+        return None
+    request.session.pop(LOGIN_KEY, None)
+    svc.complete_login(request, account, method=pending["method"], device=device)
+    return redirect(pending.get("next") or DEFAULT_NEXT)
 
 
 # --- password reset ---------------------------------------------------------------------
@@ -285,17 +293,21 @@ def password_reset_verify(request: HttpRequest) -> HttpResponse:
             svc.start_password_reset(id_number)
             messages.info(
                 request,
-                _("Nếu số định danh có tài khoản, mã mới đã được gửi tới số điện thoại đã đăng ký."),
+                _(
+                    "Nếu số định danh có tài khoản, mã mới đã được gửi tới số điện thoại "
+                    "đã đăng ký."
+                ),
             )
             return redirect("identity:password_reset_verify")
         form = ResetCompleteForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            done = submit_form(
-                form,
-                lambda: svc.complete_password_reset(id_number, data["code"], data["new_password1"])
-                or True,
-            )
+
+            def reset() -> bool:
+                svc.complete_password_reset(id_number, data["code"], data["new_password1"])
+                return True
+
+            done = submit_form(form, reset)
             if done:
                 request.session.pop(RESET_KEY, None)
                 messages.success(
@@ -397,16 +409,17 @@ def change_password(request: HttpRequest) -> HttpResponse:
     form = ChangePasswordForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        done = submit_form(
-            form,
-            lambda: svc.change_password(
+
+        def change() -> bool:
+            svc.change_password(
                 account,
                 current=data["current_password"],
                 new=data["new_password1"],
                 keep_session_key=request.session.session_key,
             )
-            or True,
-        )
+            return True
+
+        done = submit_form(form, change)
         if done:
             account.user.refresh_from_db()
             update_session_auth_hash(request, account.user)
@@ -423,9 +436,12 @@ def revoke_session(request: HttpRequest, pk: int) -> HttpResponse:
         svc.revoke_session(_account(request), pk)
     except NotFound as exc:
         raise Http404 from exc
-    if not request.user.is_authenticated or not UserSession.objects.filter(
-        session_key=request.session.session_key or "", ended_at__isnull=True
-    ).exists():
+    if (
+        not request.user.is_authenticated
+        or not UserSession.objects.filter(
+            session_key=request.session.session_key or "", ended_at__isnull=True
+        ).exists()
+    ):
         # The citizen ended this very session.
         request.session.flush()
         return redirect("portal:home")
@@ -445,7 +461,10 @@ def lock_account(request: HttpRequest) -> HttpResponse:
     request.session.flush()
     messages.success(
         request,
-        _("Tài khoản đã được khóa. Để mở khóa, hãy đặt lại mật khẩu bằng số điện thoại đã đăng ký."),
+        _(
+            "Tài khoản đã được khóa. Để mở khóa, hãy đặt lại mật khẩu bằng số điện thoại "
+            "đã đăng ký."
+        ),
     )
     return redirect("portal:home")
 
