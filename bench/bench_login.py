@@ -85,6 +85,10 @@ def prepare(accounts: int) -> tuple[list[str], str]:
     from congdan.identity.services.clients import create_client
     from congdan.registry.models import Person, VitalStatus
 
+    if Person.objects.count() < accounts * 2:
+        from congdan.registry.seed import seed_population
+
+        seed_population(province_code="48", people=accounts * 4, seed=11, progress=False)
     hashed = make_password(PASSWORD)  # the configured Argon2id hasher
     if not hashed.startswith("argon2$argon2id$"):
         sys.exit(f"the configured hasher is not Argon2id: {hashed[:20]}")

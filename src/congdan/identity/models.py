@@ -77,11 +77,22 @@ class EidAccount(models.Model):
     def is_usable(self) -> bool:
         return self.status == AccountStatus.ACTIVE
 
+    def set_status(self, status: str, reason: str = "", *, also: tuple[str, ...] = ()) -> str:
+        """Change the status (with its reason and time) and save it with the fields named
+        in ``also``; returns the previous status. The caller holds the row lock and
+        records the change."""
+        before = self.status
+        self.status = status
+        self.status_reason = reason[:255]
+        self.status_changed_at = timezone.now()
+        self.save(update_fields=["status", "status_reason", "status_changed_at", *also])
+        return before
+
 
 class VerificationStatus(models.TextChoices):
     PENDING = "pending", _("Chờ xác thực")
     APPROVED = "approved", _("Đã nâng mức độ 2")
-    REJECTED = "rejected", _("Từ chối")
+    REJECTED = "rejected", _("Bị từ chối")
     CANCELLED = "cancelled", _("Đã hủy")
 
 

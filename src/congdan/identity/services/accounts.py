@@ -343,13 +343,9 @@ def verify_registration(account_id: int, code: str) -> EidAccount:
         result = otp.check(account, CodePurpose.REGISTER, code)
         if result is otp.CodeCheck.OK:
             now = timezone.now()
-            account.status = AccountStatus.ACTIVE
             account.phone_verified_at = now
             account.activated_at = now
-            account.status_changed_at = now
-            account.save(
-                update_fields=["status", "phone_verified_at", "activated_at", "status_changed_at"]
-            )
+            account.set_status(AccountStatus.ACTIVE, also=("phone_verified_at", "activated_at"))
             record_change(
                 account.user,
                 action="eid_activate",
@@ -587,10 +583,7 @@ def complete_password_reset(id_number: str, code: str, new_password: str) -> Non
             user.save(update_fields=["password"])
             before = {"status": account.status}
             if account.status == AccountStatus.LOCKED and account.status_reason == SELF_LOCK_REASON:
-                account.status = AccountStatus.ACTIVE
-                account.status_reason = ""
-                account.status_changed_at = timezone.now()
-                account.save(update_fields=["status", "status_reason", "status_changed_at"])
+                account.set_status(AccountStatus.ACTIVE)
             end_all_sessions_and_tokens(user)
             _reset_axes(user.get_username())
             changes: dict[str, list[Any]] = {"password": ["***", "***"]}
@@ -642,10 +635,7 @@ def lock_own_account(account: EidAccount) -> EidAccount:
         account = _lock_own(account)
         if account.status != AccountStatus.ACTIVE:
             raise Conflict(_("Tài khoản không ở trạng thái hoạt động."), code="not_active")
-        account.status = AccountStatus.LOCKED
-        account.status_reason = SELF_LOCK_REASON
-        account.status_changed_at = timezone.now()
-        account.save(update_fields=["status", "status_reason", "status_changed_at"])
+        account.set_status(AccountStatus.LOCKED, SELF_LOCK_REASON)
         end_all_sessions_and_tokens(account.user)
         record_change(
             account.user,
@@ -830,11 +820,7 @@ def set_account_status(
             raise Conflict(
                 _("Không thể đổi trạng thái của tài khoản này."), code="status_not_changeable"
             )
-        before = account.status
-        account.status = status
-        account.status_reason = reason[:255]
-        account.status_changed_at = timezone.now()
-        account.save(update_fields=["status", "status_reason", "status_changed_at"])
+        before = account.set_status(status, reason)
         if status != AccountStatus.ACTIVE:
             end_all_sessions_and_tokens(account.user)
         else:

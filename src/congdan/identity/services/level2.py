@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     Actor = User | AnonymousUser
 
 LEGAL_BASIS = "Nghị định 69/2024/NĐ-CP, Điều 13"
+DEATH_REASON = gettext_noop("Công dân đã chết")
 
 
 def end_all_sessions_and_tokens(user: User) -> None:
@@ -75,11 +76,7 @@ def deactivate_for_death(*, person_id: int, actor: Any = None) -> EidAccount | N
         )
         if account is None or account.status == AccountStatus.DEACTIVATED:
             return account
-        before = {"status": account.status}
-        account.status = AccountStatus.DEACTIVATED
-        account.status_reason = gettext_noop("Công dân đã chết")
-        account.status_changed_at = timezone.now()
-        account.save(update_fields=["status", "status_reason", "status_changed_at"])
+        before = {"status": account.set_status(AccountStatus.DEACTIVATED, DEATH_REASON)}
         account.user.is_active = False
         account.user.save(update_fields=["is_active"])
         account.level2.filter(status=VerificationStatus.PENDING).update(
