@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^o/\.well-known/openid-configuration/?$", oidc.discovery),
     path("o/.well-known/jwks.json", oidc.jwks, name="oidc_jwks"),
     path("o/authorize/", oidc.AuthorizeView.as_view(), name="oidc_authorize"),
+    path("o/token/", oidc.TokenEndpointView.as_view(), name="oidc_token"),
     path("o/introspect/", oidc.IntrospectView.as_view(), name="oidc_introspect"),
     path("o/logout/", oidc.LogoutView.as_view(), name="oidc_logout"),
     path("oidc/level2-required/", oidc.level2_required, name="level2_required"),
