@@ -20,9 +20,11 @@ from congdan.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from congdan.core.models import OutboxMessage
 from congdan.identity.models import (
     AccountStatus,
+    CorrectionRequest,
     EidAccount,
     EidLevel,
     Level2Verification,
+    ReportStatus,
     UserSession,
     VerificationStatus,
 )
@@ -394,3 +396,88 @@ def test_citizen_page_needs_a_portal_session(client: Client, citizen: EidAccount
     client.force_login(citizen.user)  # a provider session alone is not a portal session
     response = client.get(reverse("identity:level2_request"))
     assert response["Location"].startswith(reverse("identity:portal_login"))
+
+
+def test_officer_navigation_links_the_queues(client: Client, world: World) -> None:
+    client.force_login(world.commune_officer)
+    body = client.get(reverse("registry:search")).content.decode()
+    assert f'href="{reverse("identity:level2_queue")}"' in body
+    assert f'href="{reverse("identity:report_queue")}"' in body
+    client.force_login(world.steward)  # stewards read and correct; they do not verify
+    body = client.get(reverse("registry:search")).content.decode()
+    assert f'href="{reverse("identity:level2_queue")}"' not in body
+    assert f'href="{reverse("identity:report_queue")}"' in body
+
+
+# --- correction requests (officer side) -------------------------------------------------
+
+
+class _WithReport:
+    @pytest.fixture(autouse=True)
+    def _report(self, world: World) -> None:
+        from congdan.identity.services.accounts import report_error
+
+        report_error(make_account(world.person), ["full_name"], "Tên tôi viết sai dấu.")
+
+
+def _report_id() -> int:
+    return CorrectionRequest.objects.get().pk
+
+
+class TestReportQueueAccess(_WithReport, ViewAccessTests):
+    def url(self, world: World) -> str:
+        return reverse("identity:report_queue")
+
+    def check_outside(self, response: Any, world: World) -> None:
+        assert response.status_code == 200
+        assert world.person.full_name not in response.content.decode()
+
+    def check_allowed(self, response: Any, world: World) -> None:
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert world.person.full_name in body
+        assert "Họ, chữ đệm và tên" in body  # the field's label, not its code
+
+
+class TestReportPageAccess(_WithReport, ViewAccessTests):
+    def url(self, world: World) -> str:
+        return reverse("identity:report_resolve", args=[_report_id()])
+
+
+class TestReportResolveAccess(_WithReport, ViewAccessTests):
+    method = "post"
+    allowed_status = 302
+
+    def url(self, world: World) -> str:
+        return reverse("identity:report_resolve", args=[_report_id()])
+
+    def data(self, world: World) -> dict[str, Any]:
+        return {"accepted": "0", "resolution": "Thông tin trong Cơ sở dữ liệu đang đúng."}
+
+    def check_allowed(self, response: Any, world: World) -> None:
+        assert response.status_code == 302
+        report = CorrectionRequest.objects.get()
+        assert report.status == ReportStatus.REJECTED
+        assert report.resolved_by == world.commune_officer
+
+
+def test_resolving_needs_an_answer_and_happens_once(world: World) -> None:
+    from congdan.identity.services.accounts import report_error
+
+    report = report_error(make_account(world.person), ["birth_date"], "Sai ngày sinh.")
+    with pytest.raises(ValidationFailed):
+        level2.resolve_correction_request(
+            world.commune_officer, report_id=report.pk, accepted=True, resolution=" "
+        )
+    with pytest.raises(NotFound):
+        level2.resolve_correction_request(
+            world.other_commune_officer, report_id=report.pk, accepted=True, resolution="x"
+        )
+    done = level2.resolve_correction_request(
+        world.province_officer, report_id=report.pk, accepted=True, resolution="Đã sửa."
+    )
+    assert done.status == ReportStatus.RESOLVED
+    with pytest.raises(NotFound):  # no longer open
+        level2.resolve_correction_request(
+            world.commune_officer, report_id=report.pk, accepted=False, resolution="x"
+        )

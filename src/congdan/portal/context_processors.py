@@ -13,4 +13,6 @@ def site(request: HttpRequest) -> dict[str, object]:
         "site_name": settings.CONGDAN_SITE_NAME,
         "can_admin_site": has_perm(user, Perm.ADMIN_SITE),
         "can_search": has_perm(user, Perm.PERSON_SEARCH),
+        "can_verify_level2": has_perm(user, Perm.EID_LEVEL2_VERIFY),
+        "can_read_persons": has_perm(user, Perm.PERSON_READ),
     }

@@ -25,6 +25,7 @@ from congdan.identity.forms.officer import (
 )
 from congdan.identity.models import EidLevel, VerificationStatus
 from congdan.identity.services import level2
+from congdan.identity.services.accounts import REPORTABLE_FIELDS
 
 PAGE_SIZE = 25
 
@@ -116,14 +117,17 @@ def level2_reject(request: HttpRequest, request_id: int) -> HttpResponse:
     return redirect("identity:level2_queue")
 
 
+def _field_labels(fields: list[str]) -> str:
+    return ", ".join(str(REPORTABLE_FIELDS.get(name, name)) for name in fields)
+
+
 @require_GET
 @permission_required_view(Perm.PERSON_READ)
 def report_queue(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "identity/officer/report_queue.html",
-        {"page": _page(request, selectors.report_queue(request.user))},
-    )
+    page = _page(request, selectors.report_queue(request.user))
+    for report in page.object_list:  # type: ignore[attr-defined]  # a Page
+        report.field_labels = _field_labels(report.fields)
+    return render(request, "identity/officer/report_queue.html", {"page": page})
 
 
 @require_http_methods(["GET", "POST"])
