@@ -15,7 +15,7 @@ from django.urls import reverse
 from oauth2_provider.models import get_application_model, get_refresh_token_model
 from PIL import Image
 
-from congdan.audit.models import ChangeRecord
+from congdan.audit.models import AccessLogEntry, ChangeRecord
 from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from congdan.core.models import OutboxMessage
 from congdan.identity.models import (
@@ -481,3 +481,50 @@ def test_resolving_needs_an_answer_and_happens_once(world: World) -> None:
         level2.resolve_correction_request(
             world.commune_officer, report_id=report.pk, accepted=False, resolution="x"
         )
+
+
+# --- portraits: never public, officers within jurisdiction, the citizen's own ------------
+
+
+def _with_portrait(account: EidAccount) -> EidAccount:
+    from django.core.files.base import ContentFile
+
+    account.portrait.save("p.jpg", ContentFile(jpeg_bytes()), save=True)
+    return account
+
+
+class TestPortraitAccess(ViewAccessTests):
+    @pytest.fixture(autouse=True)
+    def _account_with_portrait(self, world: World) -> None:
+        _with_portrait(make_account(world.person))
+
+    def url(self, world: World) -> str:
+        return reverse("identity:level2_portrait", args=[_account(world).pk])
+
+    def check_allowed(self, response: Any, world: World) -> None:
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/jpeg"
+        assert "no-store" in response["Cache-Control"]
+        assert b"".join(response.streaming_content) == _account(world).portrait.read()
+        assert AccessLogEntry.objects.filter(
+            person=world.person, view="level2_portrait", actor=world.commune_officer
+        ).exists()
+
+
+def test_citizen_sees_own_portrait_only(client: Client, world: World) -> None:
+    mine = _with_portrait(make_account(world.person))
+    _with_portrait(make_account(world.neighbour, phone="0987654321"))
+    portal_login(client, mine)
+    response = client.get(reverse("identity:my_portrait"))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == mine.portrait.read()
+    assert "no-store" in response["Cache-Control"]
+    assert (
+        f'src="{reverse("identity:my_portrait")}"'
+        in client.get(reverse("identity:me")).content.decode()
+    )
+
+
+def test_no_public_media_url(client: Client, world: World) -> None:
+    account = _with_portrait(make_account(world.person))
+    assert client.get("/media/" + account.portrait.name).status_code == 404

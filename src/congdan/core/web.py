@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -26,7 +27,7 @@ from congdan.core.errors import DomainError, NotFound
 from congdan.core.errors import PermissionDenied as DomainPermissionDenied
 from congdan.core.permissions import Perm, has_perm
 
-ViewFunc = Callable[..., HttpResponse]
+ViewFunc = Callable[..., HttpResponseBase]
 R = TypeVar("R")
 
 
@@ -37,7 +38,7 @@ def permission_required_view(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
 
     def decorate(view: ViewFunc) -> ViewFunc:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_perm(request.user, perm):
                 raise HttpPermissionDenied(_("Bạn không có quyền thực hiện thao tác này."))
             try:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -23,9 +24,11 @@ from congdan.identity.selectors import account_of
 PORTAL_SESSION_KEY = "portal_oidc"
 
 
-def citizen_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def citizen_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         account = account_of(request.user)
         claims = request.session.get(PORTAL_SESSION_KEY)
         if (

@@ -1,4 +1,4 @@
-"""Validation of an uploaded portrait photo.
+"""Portrait photos: validation of an upload, and serving a stored one.
 
 The file is judged by decoding it with Pillow — never by its name or the browser's
 content type. Accepted: JPEG or PNG, at most ``MAX_BYTES`` bytes and ``MAX_SIDE`` pixels
@@ -11,13 +11,17 @@ the EXIF orientation.
 from __future__ import annotations
 
 import io
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
+from django.http import FileResponse, Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from congdan.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from congdan.identity.models import EidAccount
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_SIDE = 4000
@@ -71,3 +75,13 @@ def clean_portrait(upload: IO[bytes], size: int | None = None) -> bytes:
     # No exif=, no icc_profile=: Pillow writes none of the source's metadata.
     rgb.save(out, format="JPEG", quality=88, optimize=True)
     return out.getvalue()
+
+
+def portrait_response(account: EidAccount) -> FileResponse:
+    """A registered portrait, never cached by browsers or proxies (personal data; there is
+    no public media URL)."""
+    if not account.portrait:
+        raise Http404
+    response = FileResponse(account.portrait.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -55,7 +55,11 @@ def level2_queue(actor: User | AnonymousUser) -> QuerySet[Level2Verification]:
 
 
 def account_for_verification(
-    actor: User | AnonymousUser, *, account_id: int | None = None, id_number: str = ""
+    actor: User | AnonymousUser,
+    *,
+    account_id: int | None = None,
+    id_number: str = "",
+    view: str = "level2_verify",
 ) -> EidAccount:
     """The account an officer is about to verify (by id or by ID number for a walk-in);
     404 when missing or outside the officer's jurisdiction. Logs the read."""
@@ -71,7 +75,7 @@ def account_for_verification(
         actor,
         person_ids=[account.person_id],
         channel=Channel.UI,
-        view="level2_verify",
+        view=view,
         fields=LEVEL2_FIELDS,
         purpose="eid_level2",
     )

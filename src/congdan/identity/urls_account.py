@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="password_reset_verify",
     ),
     path("me/", account.me, name="me"),
+    path("me/portrait/", account.my_portrait, name="my_portrait"),
     path("me/report-error/", account.report_error, name="report_error"),
     path("me/report-error/<int:pk>/", account.report_error_sent, name="report_error_sent"),
     path("me/security/", account.security, name="security"),

@@ -9,6 +9,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("id/officer/level2/", officer.level2_queue, name="level2_queue"),
     path("id/officer/level2/<int:account_id>/", officer.level2_verify, name="level2_verify"),
     path(
+        "id/officer/level2/<int:account_id>/portrait/",
+        officer.level2_portrait,
+        name="level2_portrait",
+    ),
+    path(
         "id/officer/level2/request/<int:request_id>/reject/",
         officer.level2_reject,
         name="level2_reject",

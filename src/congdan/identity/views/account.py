@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -45,6 +46,7 @@ from congdan.identity.forms.account import (
 )
 from congdan.identity.lockout import ip_blocked, lockout_response
 from congdan.identity.models import CorrectionRequest, EidAccount, EidLevel, LoginEvent, UserSession
+from congdan.identity.portraits import portrait_response
 from congdan.identity.services import accounts as svc
 
 REGISTER_KEY = "eid_register"
@@ -331,6 +333,14 @@ def me(request: HttpRequest) -> HttpResponse:
         "identity/account/me.html",
         {"account": account, "data": data, "can_upgrade": account.level == EidLevel.LEVEL1},
     )
+
+
+@never_cache
+@require_http_methods(["GET"])
+@citizen_required
+def my_portrait(request: HttpRequest) -> HttpResponseBase:
+    """The citizen's own registered portrait (no public media URL exists)."""
+    return portrait_response(_account(request))
 
 
 @never_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,6 +25,7 @@ from congdan.identity.forms.officer import (
     WalkInForm,
 )
 from congdan.identity.models import EidLevel, VerificationStatus
+from congdan.identity.portraits import portrait_response
 from congdan.identity.services import level2
 from congdan.identity.services.accounts import REPORTABLE_FIELDS
 
@@ -97,6 +99,17 @@ def level2_verify(request: HttpRequest, account_id: int) -> HttpResponse:
             "is_level2": account.level >= EidLevel.LEVEL2,
         },
     )
+
+
+@require_GET
+@permission_required_view(Perm.EID_LEVEL2_VERIFY)
+def level2_portrait(request: HttpRequest, account_id: int) -> HttpResponseBase:
+    """The portrait registered at level 1, for the officer to compare with the person at
+    the counter (the read is access-logged by the selector)."""
+    account = selectors.account_for_verification(
+        request.user, account_id=account_id, view="level2_portrait"
+    )
+    return portrait_response(account)
 
 
 @require_POST
