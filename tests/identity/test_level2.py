@@ -528,3 +528,23 @@ def test_citizen_sees_own_portrait_only(client: Client, world: World) -> None:
 def test_no_public_media_url(client: Client, world: World) -> None:
     account = _with_portrait(make_account(world.person))
     assert client.get("/media/" + account.portrait.name).status_code == 404
+
+
+def test_queues_log_the_persons_they_show(client: Client, world: World) -> None:
+    from congdan.identity.services.accounts import report_error
+
+    account = make_account(world.person)
+    level2.request_level2(account)
+    report_error(account, ["full_name"], "Tên tôi viết sai dấu.")
+    client.force_login(world.commune_officer)
+    client.get(reverse("identity:level2_queue"))
+    client.get(reverse("identity:report_queue"))
+    logged = set(
+        AccessLogEntry.objects.filter(person=world.person, actor=world.commune_officer).values_list(
+            "view", flat=True
+        )
+    )
+    assert {"level2_queue", "report_queue"} <= logged
+    client.force_login(world.other_commune_officer)  # sees none of them: logs none
+    client.get(reverse("identity:level2_queue"))
+    assert not AccessLogEntry.objects.filter(actor=world.other_commune_officer).exists()

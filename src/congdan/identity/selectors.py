@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -42,15 +44,49 @@ LEVEL2_FIELDS = ("id_number", "full_name", "birth_date", "eid_portrait")
 REPORT_FIELDS = ("id_number", "full_name", "correction_request")
 
 
-def level2_queue(actor: User | AnonymousUser) -> QuerySet[Level2Verification]:
+QUEUE_PAGE_SIZE = 25
+QUEUE_FIELDS = ("id_number", "full_name")
+
+
+def _logged_page(
+    actor: User | AnonymousUser,
+    queryset: QuerySet[Any],
+    page: str | int | None,
+    *,
+    person_of: Callable[[Any], int],
+    view: str,
+    purpose: str,
+) -> Page[Any]:
+    """One page of a queue; the persons it shows are access-logged (like a search)."""
+    shown = Paginator(queryset, QUEUE_PAGE_SIZE).get_page(page)
+    log_access(
+        actor,
+        person_ids=[person_of(row) for row in shown.object_list],
+        channel=Channel.UI,
+        view=view,
+        fields=QUEUE_FIELDS,
+        purpose=purpose,
+    )
+    return shown
+
+
+def level2_queue(actor: User | AnonymousUser, *, page: str | int | None = 1) -> Page[Any]:
     """Pending level-2 requests of citizens the officer may see, oldest first."""
     check_perm(actor, Perm.EID_LEVEL2_VERIFY)
-    return (
+    queryset = (
         Level2Verification.objects.filter(
             status=VerificationStatus.PENDING, account__person__in=persons_for(actor)
         )
         .select_related("account__person", "commune")
         .order_by("requested_at", "id")
+    )
+    return _logged_page(
+        actor,
+        queryset,
+        page,
+        person_of=lambda row: row.account.person_id,
+        view="level2_queue",
+        purpose="eid_level2",
     )
 
 
@@ -82,12 +118,21 @@ def account_for_verification(
     return account
 
 
-def report_queue(actor: User | AnonymousUser) -> QuerySet[CorrectionRequest]:
+def report_queue(actor: User | AnonymousUser, *, page: str | int | None = 1) -> Page[Any]:
+    """Open correction requests of citizens the officer may see, oldest first."""
     check_perm(actor, Perm.PERSON_READ)
-    return (
+    queryset = (
         CorrectionRequest.objects.filter(status=ReportStatus.OPEN, person__in=persons_for(actor))
         .select_related("person")
         .order_by("created_at", "id")
+    )
+    return _logged_page(
+        actor,
+        queryset,
+        page,
+        person_of=lambda row: row.person_id,
+        view="report_queue",
+        purpose="correction_request",
     )
 
 

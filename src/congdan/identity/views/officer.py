@@ -7,7 +7,6 @@ officer's jurisdiction is a 404, like a missing one.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -29,12 +28,6 @@ from congdan.identity.portraits import portrait_response
 from congdan.identity.services import level2
 from congdan.identity.services.accounts import REPORTABLE_FIELDS
 
-PAGE_SIZE = 25
-
-
-def _page(request: HttpRequest, queryset: object) -> object:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]  # a QuerySet
-
 
 @require_http_methods(["GET", "POST"])
 @permission_required_view(Perm.EID_LEVEL2_VERIFY)
@@ -52,7 +45,10 @@ def level2_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "identity/officer/level2_queue.html",
-        {"page": _page(request, selectors.level2_queue(request.user)), "walk_in": walk_in},
+        {
+            "page": selectors.level2_queue(request.user, page=request.GET.get("page")),
+            "walk_in": walk_in,
+        },
     )
 
 
@@ -137,8 +133,8 @@ def _field_labels(fields: list[str]) -> str:
 @require_GET
 @permission_required_view(Perm.PERSON_READ)
 def report_queue(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.report_queue(request.user))
-    for report in page.object_list:  # type: ignore[attr-defined]  # a Page
+    page = selectors.report_queue(request.user, page=request.GET.get("page"))
+    for report in page.object_list:
         report.field_labels = _field_labels(report.fields)
     return render(request, "identity/officer/report_queue.html", {"page": page})
 
