@@ -7,6 +7,7 @@ placeholder secret key stops start-up with a clear message (DESIGN rule 6).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -76,6 +77,9 @@ INSTALLED_APPS = [
     "congdan.geo",
     "congdan.registry",
     "congdan.identity",
+    "congdan.payments",
+    "congdan.wallet",
+    "congdan.procedures",
     "congdan.portal",
 ]
 
@@ -325,6 +329,16 @@ if CONGDAN_NOTIFY_BACKEND == "congdan.core.notify.OutboxBackend" and not (DEBUG 
         "gateway backend (docs/identity.md)."
     )
 CONGDAN_OUTBOX_VISIBLE = DEBUG or CONGDAN_DEMO
+
+# --- Procedures (procedures app) -----------------------------------------------------
+# Directory of the procedure specs, one YAML file per procedure (procedures/*.yaml).
+CONGDAN_PROCEDURES_DIR = Path(
+    os.environ.get("CONGDAN_PROCEDURES_DIR", PROJECT_DIR / "procedures")
+).resolve()
+# Days off a province declares beyond the national calendar (ISO dates, comma-separated).
+CONGDAN_EXTRA_HOLIDAYS = tuple(
+    dt.date.fromisoformat(day) for day in env_list("CONGDAN_EXTRA_HOLIDAYS", "")
+)
 
 # --- congdan --------------------------------------------------------------------------
 CONGDAN_SITE_NAME = os.environ.get("CONGDAN_SITE_NAME", "Cổng dân cư")

@@ -13,6 +13,9 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("congdan.registry.urls")),
+    path("payments/", include("congdan.payments.urls")),
+    path("", include("congdan.wallet.urls")),
+    path("", include("congdan.procedures.urls")),
     # identity first: it overrides some of django-oauth-toolkit's views under /o/.
     path("", include("congdan.identity.urls")),
     # Only the protocol endpoints of django-oauth-toolkit: its application-management

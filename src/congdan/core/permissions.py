@@ -38,15 +38,25 @@ class Perm(StrEnum):
     EID_LEVEL2_VERIFY = "identity:level2:verify"
     EID_ACCOUNT_MANAGE = "identity:account:manage"
     OIDC_CLIENT_MANAGE = "identity:client:manage"
+    BIRTH_REGISTER = "registry:birth:register"
+    DOSSIER_PROCESS = "procedures:dossier:process"
+    DOSSIER_FILE_FOR_CITIZEN = "procedures:dossier:file_for_citizen"
+    PAYMENT_REFUND = "payments:payment:refund"
 
 
 class Role(models.TextChoices):
     NONE = "", _("Không có vai trò")
-    OFFICER = "officer", _("Cán bộ công an (dân cư, cư trú)")
+    # What an officer may do depends on their agency's kind (police, justice …).
+    OFFICER = "officer", _("Cán bộ cơ quan (theo loại cơ quan)")
     STEWARD = "steward", _("Cán bộ quản lý dữ liệu")
     ADMIN = "admin", _("Quản trị hệ thống")
 
 
+# Every officer who processes dossiers at a one-stop counter.
+_DOSSIER_OFFICER = frozenset(
+    {Perm.DOSSIER_PROCESS, Perm.DOSSIER_FILE_FOR_CITIZEN, Perm.PAYMENT_REFUND}
+)
+# Police: population and residence (the registry's officers since issue 2).
 _OFFICER = frozenset(
     {
         Perm.PERSON_READ,
@@ -58,7 +68,19 @@ _OFFICER = frozenset(
         Perm.API_TOKEN_MANAGE,
         Perm.EID_LEVEL2_VERIFY,
     }
+    | _DOSSIER_OFFICER
 )
+# Justice (civil status): registers births and deaths of the persons it may see.
+_JUSTICE_OFFICER = frozenset(
+    {Perm.PERSON_READ, Perm.PERSON_SEARCH, Perm.BIRTH_REGISTER, Perm.DEATH_RECORD}
+    | _DOSSIER_OFFICER
+)
+# Officers of agency kinds, keyed by ``core.AgencyKind`` value; unknown kinds process
+# dossiers only.
+OFFICER_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    "police": _OFFICER,
+    "justice": _JUSTICE_OFFICER,
+}
 _STEWARD = frozenset(
     {
         Perm.PERSON_READ,
@@ -78,11 +100,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
 }
 
 
-def has_perm(user: User | AnonymousUser | None, perm: Perm) -> bool:
+def permissions_of(user: User | AnonymousUser | None) -> frozenset[Perm]:
     if user is None or not user.is_authenticated or not user.is_active:
-        return False
+        return frozenset()
     role = getattr(user, "role", "")
-    return perm in ROLE_PERMISSIONS.get(role, frozenset())
+    if role == Role.OFFICER:
+        agency = getattr(user, "agency", None)
+        if agency is None or not agency.active:
+            return frozenset()
+        return OFFICER_PERMISSIONS.get(agency.kind, _DOSSIER_OFFICER)
+    return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def has_perm(user: User | AnonymousUser | None, perm: Perm) -> bool:
+    return perm in permissions_of(user)
 
 
 def check_perm(user: User | AnonymousUser | None, perm: Perm) -> None:

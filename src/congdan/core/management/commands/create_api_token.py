@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from congdan.core.api_auth import DEFAULT_VALID_DAYS, MAX_VALID_DAYS, issue_token
 from congdan.core.errors import DomainError
 from congdan.core.models import User
-from congdan.core.permissions import ROLE_PERMISSIONS, Perm
+from congdan.core.permissions import Perm, permissions_of
 
 
 class Command(BaseCommand):
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(str(exc.message)) from exc
-        perms = ROLE_PERMISSIONS.get(user.role, frozenset())
+        perms = permissions_of(user)
         if Perm.PERSON_READ not in perms and Perm.PERSON_SEARCH not in perms:
             self.stderr.write(
                 self.style.WARNING(

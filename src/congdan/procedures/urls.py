@@ -1,0 +1,4 @@
+from django.urls import path  # noqa: F401 -- filled in by the app
+
+app_name = "procedures"
+urlpatterns: list = []
