@@ -35,6 +35,7 @@ def main() -> None:
         [PY, str(HERE / "bench_seed.py"), "--people", "1000000", "--scratch"],
         [PY, str(HERE / "bench_lookup.py"), "--min-persons", "1000000"],
         [PY, str(HERE / "bench_login.py")],
+        [PY, str(HERE / "bench_procedures.py")],
     ]
     for step in steps:
         print("+", " ".join(step[1:]), flush=True)

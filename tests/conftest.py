@@ -55,6 +55,16 @@ def ensure_reference_data() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in Vietnamese: a request the test client made in English (a
+    language cookie) leaves the language active in the thread for the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest) -> None:
     names = request.fixturenames
     marker = request.node.get_closest_marker("django_db")

@@ -346,3 +346,28 @@ CONGDAN_SITE_NAME = os.environ.get("CONGDAN_SITE_NAME", "Cổng dân cư")
 CONGDAN_PAGE_SIZE = 25
 # The bare primary-key view used as the benchmark baseline (bench/). Off unless asked for.
 CONGDAN_BENCH_ENDPOINTS = env_bool("CONGDAN_BENCH_ENDPOINTS", default=False)
+
+# --- Payments (payments app) -----------------------------------------------------------
+# The gateway in use: a dotted path to a class implementing
+# congdan.payments.gateways.base.PaymentGateway (docs/payments.md). The built-in sandbox
+# moves no money and is allowed only with DEBUG or CONGDAN_DEMO on.
+CONGDAN_PAYMENT_SANDBOX = "congdan.payments.gateways.sandbox.SandboxGateway"
+CONGDAN_PAYMENT_GATEWAY = os.environ.get("CONGDAN_PAYMENT_GATEWAY", CONGDAN_PAYMENT_SANDBOX)
+if CONGDAN_PAYMENT_GATEWAY == CONGDAN_PAYMENT_SANDBOX and not (DEBUG or CONGDAN_DEMO):
+    raise ImproperlyConfigured(
+        "CONGDAN_PAYMENT_GATEWAY is the sandbox gateway, which moves no money and is allowed "
+        "only with CONGDAN_DEBUG=1 or CONGDAN_DEMO=1. Set it to your payment gateway class "
+        "(docs/payments.md)."
+    )
+# HMAC-SHA256 key of the sandbox's signed callbacks; empty: derived from SECRET_KEY with
+# the label "congdan.payments.sandbox" (gateways.sandbox).
+CONGDAN_PAYMENT_SANDBOX_KEY = os.environ.get("CONGDAN_PAYMENT_SANDBOX_KEY", "")
+# The sandbox notifies us server to server (IPN) after the payer acts, as a bank does.
+CONGDAN_PAYMENT_SANDBOX_IPN = env_bool("CONGDAN_PAYMENT_SANDBOX_IPN", default=True)
+# Minutes a payment (and its gateway transaction) stays payable.
+try:
+    CONGDAN_PAYMENT_TTL_MINUTES = int(os.environ.get("CONGDAN_PAYMENT_TTL_MINUTES", "15"))
+except ValueError as _exc:
+    raise ImproperlyConfigured("CONGDAN_PAYMENT_TTL_MINUTES must be a whole number") from _exc
+if not 1 <= CONGDAN_PAYMENT_TTL_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("CONGDAN_PAYMENT_TTL_MINUTES must be between 1 and 1440")

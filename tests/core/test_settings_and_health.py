@@ -39,6 +39,7 @@ def test_real_secret_starts(tmp_path) -> None:
             "CONGDAN_SECRET_KEY": "x" * 50,
             "CONGDAN_VAR_DIR": str(tmp_path),
             "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",  # imported on first use
+            "CONGDAN_PAYMENT_GATEWAY": "example_gateway.PaymentGateway",  # likewise
         }
     )
     assert result.returncode == 0, result.stderr

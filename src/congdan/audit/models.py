@@ -27,6 +27,7 @@ class Channel(models.TextChoices):
     ADMIN = "admin", _("Trang quản trị")
     SYSTEM = "system", _("Hệ thống")
     OIDC = "oidc", _("Xác thực cho ứng dụng kết nối (OpenID Connect)")
+    PORTAL = "portal", _("Cổng dịch vụ công (hồ sơ của công dân)")
 
 
 class AccessLogEntry(models.Model):

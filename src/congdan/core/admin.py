@@ -165,11 +165,11 @@ class AgencyAdmin(admin.ModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]  # Django defines it
-        (_("Vai trò và cơ quan"), {"fields": ("role", "agency")}),
+        (_("Vai trò và cơ quan"), {"fields": ("role", "agency", "position")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
-        (_("Vai trò và cơ quan"), {"fields": ("role", "agency")}),
+        (_("Vai trò và cơ quan"), {"fields": ("role", "agency", "position")}),
     )
     list_display = (
         "username",

@@ -55,8 +55,21 @@ class Agency(models.Model):
         return self.name
 
 
+class Position(models.TextChoices):
+    """An officer's post in the processing of dossiers; blank acts at every step (a small
+    commune office where one officer receives, checks and signs)."""
+
+    ANY = "", _("Mọi bước")
+    COUNTER = "counter", _("Bộ phận một cửa (tiếp nhận)")
+    SPECIALIST = "specialist", _("Chuyên viên xử lý")
+    LEADER = "leader", _("Lãnh đạo (phê duyệt)")
+
+
 class User(AbstractUser):
     role = models.CharField(_("vai trò"), max_length=16, choices=Role.choices, blank=True)
+    position = models.CharField(
+        _("vị trí xử lý hồ sơ"), max_length=16, choices=Position.choices, blank=True
+    )
     agency = models.ForeignKey(
         Agency,
         verbose_name=_("cơ quan"),

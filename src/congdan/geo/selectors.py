@@ -88,6 +88,46 @@ def province_by_id_code(id_code: str) -> AdministrativeUnit:
     return unit
 
 
+def id_code_of_province(unit: AdministrativeUnit) -> str:
+    """The 3-digit ID-number code (digits 1–3) for births registered in province ``unit``.
+
+    The codes belong to the 63 legacy provinces (001 Hà Nội … 096 Cà Mau) and stay valid
+    after the 2025 merger; the 34 current provinces carry no ``id_code`` of their own in
+    the loaded data. The rule, in order:
+
+    1. a unit with ``id_code`` set (a legacy province, or a current one should the
+       reference data ever give it one) uses it;
+    2. a current province uses the code of its legacy predecessor of the same name
+       (compared without diacritics or case): Thành phố Đà Nẵng → 048 (not Quảng Nam's
+       049), Tỉnh Lào Cai → 010 (not Yên Bái's 015), Tỉnh Bắc Ninh → 027. Every current
+       province kept the name of one of the provinces merged into it, so the rule always
+       finds one in the packaged data.
+
+    Unverified: which code the Ministry of Public Security assigns to births registered
+    after 1 July 2025 in a merged province. Should it turn out to follow the commune's
+    legacy province instead, only this function changes.
+    """
+    if unit.id_code:
+        return unit.id_code
+    if unit.level != Level.PROVINCE or not unit.is_current:
+        raise ValidationFailed(
+            _("%(name)s không phải là tỉnh/thành phố.") % {"name": unit.name},
+            code="not_a_province",
+            field="province",
+        )
+    predecessors = AdministrativeUnit.objects.filter(
+        scheme=Scheme.LEGACY, level=Level.PROVINCE, successor=unit
+    ).exclude(id_code="")
+    same_name = [p for p in predecessors if p.name_search == unit.name_search]
+    if len(same_name) != 1:
+        raise ValidationFailed(
+            _("Không xác định được mã tỉnh trong số định danh cho %(name)s.") % {"name": unit.name},
+            code="no_id_code",
+            field="province",
+        )
+    return same_name[0].id_code
+
+
 def commune_by_code(code: str, scheme: str = Scheme.CURRENT) -> AdministrativeUnit:
     """A commune by its 5-digit GSO code ("20242") in ``scheme`` (current by default)."""
     normalized = _digits(code, 5, field="commune")

@@ -158,6 +158,7 @@ class CodePurpose(models.TextChoices):
     LOGIN = "login", _("Đăng nhập")
     RESET = "reset", _("Đặt lại mật khẩu")
     PHONE = "phone", _("Đổi số điện thoại")
+    CONSENT = "consent", _("Đồng ý nộp hồ sơ tại một cửa")
 
 
 class OneTimeCode(models.Model):

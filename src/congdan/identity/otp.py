@@ -110,6 +110,7 @@ def sms_text(purpose: str, code: str) -> str:
         "login": "dang nhap",
         "reset": "dat lai mat khau",
         "phone": "doi so dien thoai",
+        "consent": "dong y de can bo mot cua nop ho so thay ban",
     }.get(purpose, "xac thuc")
     return (
         f"Ma xac thuc {what} cua ban la {code}. Ma co hieu luc {minutes} phut. "

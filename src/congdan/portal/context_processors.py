@@ -15,4 +15,5 @@ def site(request: HttpRequest) -> dict[str, object]:
         "can_search": has_perm(user, Perm.PERSON_SEARCH),
         "can_verify_level2": has_perm(user, Perm.EID_LEVEL2_VERIFY),
         "can_read_persons": has_perm(user, Perm.PERSON_READ),
+        "can_process_dossiers": has_perm(user, Perm.DOSSIER_PROCESS),
     }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,7 @@ from congdan.core.jurisdiction import jurisdiction_of
 from congdan.core.models import User
 from congdan.core.permissions import Perm, requires
 from congdan.geo.models import AdministrativeUnit
-from congdan.geo.selectors import commune_by_code, province_by_id_code
+from congdan.geo.selectors import commune_by_code, id_code_of_province, province_by_id_code
 from congdan.geo.services import build_address
 from congdan.registry import idnumbers, signals
 from congdan.registry.models import (
@@ -35,6 +36,7 @@ from congdan.registry.models import (
     Household,
     HouseholdMembership,
     Person,
+    RecordStatus,
     Relationship,
     Religion,
     Residence,
@@ -54,6 +56,27 @@ MIN_TEMPORARY_RESIDENCE = dt.timedelta(days=30)  # Art. 27(1): stays of 30 days 
 MAX_ADVANCE_REGISTRATION = dt.timedelta(days=30)
 ID_ALLOCATION_ATTEMPTS = 20
 
+# Birth registration (Luật Hộ tịch 2014, Điều 16). A child born within 300 days after a
+# marriage ends (also by death) is the husband's (Luật Hôn nhân và gia đình 2014, Điều
+# 88(1)), so a father may have died up to that long before the birth. A parent younger
+# than MIN_PARENT_AGE_YEARS at the birth is refused as an implausible link (a data-entry
+# check, not a legal age).
+FATHER_DEATH_BEFORE_BIRTH = dt.timedelta(days=300)
+MIN_PARENT_AGE_YEARS = 12
+
+# Temporary absence (Luật Cư trú 2020, Điều 31). Art. 31(1) says who must declare:
+# leaving the commune for 1 day or more (suspects and defendants on bail, persons
+# serving non-custodial sentences or administrative measures), for 3 consecutive months
+# or more (persons of military-service age and others with duties to the State), or,
+# for everyone else, the district (since 1 July 2025: the commune) of permanent residence
+# for 12 consecutive months or more. Which case applies is not recorded here, so no
+# minimum beyond one day is enforced; anyone may declare. The law sets no maximum that
+# we could verify; two years (as for a temporary residence, Art. 27(3)) is a limit of
+# this platform: a longer absence is declared again when it runs out.
+MIN_TEMPORARY_ABSENCE = dt.timedelta(days=1)
+MAX_TEMPORARY_ABSENCE = dt.timedelta(days=2 * 366)
+MAX_TEXT = 300  # Residence.reason; destinations are kept as short
+
 
 # --- helpers (no transactions of their own) -------------------------------------------
 
@@ -65,6 +88,18 @@ def _agency(actor: Actor) -> Any:
 def _lock_person(actor: Actor, person_id: int) -> Person:
     """Lock a person row the actor may change; 404 when missing or outside jurisdiction."""
     person = persons_for(actor).select_for_update().filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("Không tìm thấy công dân."), code="person_not_found")
+    return person
+
+
+def _lock_person_for(actor: Actor, person_id: int, dossier_ref: str) -> Person:
+    """The person to change. Without a dossier the actor needs jurisdiction over them;
+    with an approved dossier (the person or their parent applied to the commune where
+    the change happens) the destination's jurisdiction, checked by the caller, decides."""
+    if not dossier_ref:
+        return _lock_person(actor, person_id)
+    person = Person.objects.select_for_update().filter(pk=person_id).first()
     if person is None:
         raise NotFound(_("Không tìm thấy công dân."), code="person_not_found")
     return person
@@ -508,11 +543,13 @@ def register_temporary_residence(
     end_date: dt.date,
     reason: str = "",
     legal_basis: str = "Luật Cư trú 2020, Điều 27–28",
+    dossier_ref: str = "",
 ) -> Residence:
     """Register a temporary residence (tạm trú) in the officer's jurisdiction.
 
     A person holds one temporary residence at a time: a current one ends the day before
-    the new one starts.
+    the new one starts. With ``dossier_ref`` (an approved application by the person) the
+    person may live anywhere: the police of the commune of stay decide.
     """
     if not street.strip():
         raise ValidationFailed(
@@ -545,7 +582,7 @@ def register_temporary_residence(
     commune = _current_commune(commune_code)
     _require_within(actor, commune)
     with transaction.atomic():
-        person = _lock_person(actor, person_id)
+        person = _lock_person_for(actor, person_id, dossier_ref)
         _require_alive(person)
         if start_date < _earliest_birth(person):
             raise ValidationFailed(
@@ -685,11 +722,15 @@ def add_household_member(
     since: dt.date,
     reason: str = "",
     legal_basis: str = "Luật Cư trú 2020, Điều 20",
+    dossier_ref: str = "",
 ) -> HouseholdMembership:
     """Move a person into a household (and its permanent address).
 
     The officer must have jurisdiction over both the person and the household's commune;
-    a household keeps at most one head.
+    a household keeps at most one head. When an approved dossier asks for the move
+    (``dossier_ref``: the person, or their parent, applied to this commune's police),
+    the household's commune decides: the person may come from anywhere, or have no
+    residence yet (a newborn).
     """
     if relationship not in Relationship.values:
         raise ValidationFailed(
@@ -699,7 +740,7 @@ def add_household_member(
         )
     _check_date(since, field="since", label=_("Ngày nhập hộ"))
     with transaction.atomic():
-        person = _lock_person(actor, person_id)
+        person = _lock_person_for(actor, person_id, dossier_ref)
         _require_alive(person)
         household = (
             Household.objects.select_for_update()
@@ -828,14 +869,482 @@ def record_death(
     return person
 
 
+# --- birth registration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewBirth:
+    """The child of a birth registration; the parents are persons already registered."""
+
+    full_name: str
+    birth_date: dt.date
+    sex: str
+    ethnicity_code: str
+    religion_code: str = "00"
+    nationality: str = "VN"
+    birth_place_text: str = ""
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def _validate_birth(child: NewBirth) -> tuple[Ethnicity, Religion]:
+    if not child.full_name.strip():
+        raise ValidationFailed(_("Họ tên không được để trống."), code="required", field="full_name")
+    if child.sex not in Sex.values:
+        raise ValidationFailed(_("Giới tính không hợp lệ."), code="invalid_sex", field="sex")
+    _check_date(child.birth_date, field="birth_date", label=_("Ngày sinh"))
+    if child.birth_date.year < idnumbers.FIRST_CENTURY:
+        raise ValidationFailed(
+            _("Năm sinh phải từ 1900 trở đi."), code="invalid_birth_year", field="birth_date"
+        )
+    if not re.fullmatch(r"[A-Z]{2}", child.nationality):
+        raise ValidationFailed(
+            _("Quốc tịch phải là mã quốc gia 2 chữ cái (ISO 3166), ví dụ VN."),
+            code="invalid_nationality",
+            field="nationality",
+        )
+    ethnicity = Ethnicity.objects.filter(code=child.ethnicity_code).first()
+    if ethnicity is None:
+        raise ValidationFailed(
+            _("Mã dân tộc %(code)s không có trong danh mục 54 dân tộc.")
+            % {"code": child.ethnicity_code},
+            code="unknown_ethnicity",
+            field="ethnicity",
+        )
+    religion = Religion.objects.filter(code=child.religion_code).first()
+    if religion is None:
+        raise ValidationFailed(
+            _("Mã tôn giáo không hợp lệ."), code="unknown_religion", field="religion"
+        )
+    return ethnicity, religion
+
+
+def _check_parent(parent: Person | None, *, field: str, sex: str, birth_date: dt.date) -> Person:
+    """A parent the actor may see, of the right sex, born well before and alive at the birth
+    (a father may have died up to ``FATHER_DEATH_BEFORE_BIRTH`` before it)."""
+    if parent is None:
+        raise NotFound(
+            _("Không tìm thấy người cha trong địa bàn quản lý.")
+            if field == "father"
+            else _("Không tìm thấy người mẹ trong địa bàn quản lý."),
+            code="parent_not_found",
+            field=field,
+        )
+    if parent.status == RecordStatus.RETIRED:
+        raise Conflict(
+            _("Bản ghi của %(name)s đã bị hủy do hợp nhất; hãy chọn bản ghi đang sử dụng.")
+            % {"name": parent.full_name},
+            code="parent_record_retired",
+            field=field,
+        )
+    if parent.sex != sex:
+        raise ValidationFailed(
+            _("Người cha phải có giới tính nam.")
+            if field == "father"
+            else _("Người mẹ phải có giới tính nữ."),
+            code="parent_sex",
+            field=field,
+        )
+    parent_born = _earliest_birth(parent)
+    if birth_date < parent_born:
+        raise ValidationFailed(
+            _("Ngày sinh của trẻ không được trước ngày sinh của %(name)s.")
+            % {"name": parent.full_name},
+            code="date_before_birth",
+            field="birth_date",
+        )
+    if birth_date < _add_years(parent_born, MIN_PARENT_AGE_YEARS):
+        raise ValidationFailed(
+            _("%(name)s phải lớn hơn trẻ ít nhất %(years)d tuổi.")
+            % {"name": parent.full_name, "years": MIN_PARENT_AGE_YEARS},
+            code="parent_too_young",
+            field=field,
+        )
+    if parent.is_deceased and parent.death_date is not None:
+        last_day = parent.death_date + (
+            FATHER_DEATH_BEFORE_BIRTH if field == "father" else dt.timedelta(0)
+        )
+        if birth_date > last_day:
+            raise ValidationFailed(
+                _("%(name)s đã chết ngày %(date)s, trước khi trẻ được sinh ra.")
+                % {"name": parent.full_name, "date": parent.death_date.strftime("%d/%m/%Y")},
+                code="parent_deceased",
+                field=field,
+            )
+    return parent
+
+
+@requires(Perm.BIRTH_REGISTER)
+def register_birth(
+    actor: Actor,
+    *,
+    child: NewBirth,
+    commune_code: str,
+    father_id: int | None,
+    mother_id: int | None,
+    document_ref: str,
+    legal_basis: str = "Luật Hộ tịch 2014, Điều 16",
+    rng: idnumbers.RandomSource = idnumbers.SYSTEM_RANDOM,
+) -> Person:
+    """Register a birth (khai sinh) in a commune of the actor's jurisdiction.
+
+    The child gets a new personal ID number whose digits 1–3 are the ID code of the
+    province where the birth is registered (``geo.selectors.id_code_of_province``), the
+    commune as place of birth registration and the links to the parents (at least one,
+    each visible to the actor). The child has no residence yet: the permanent residence
+    registration that follows in the bundle gives it one. Joins the caller's transaction
+    and raises every error (the approval of a dossier calls it).
+    """
+    ethnicity, religion = _validate_birth(child)
+    if not document_ref.strip():
+        raise ValidationFailed(
+            _("Nhập số giấy khai sinh hoặc số hồ sơ."), code="required", field="document_ref"
+        )
+    if father_id is None and mother_id is None:
+        raise ValidationFailed(
+            _("Cần có thông tin ít nhất một người cha hoặc mẹ."),
+            code="parent_required",
+            field="mother",
+        )
+    if father_id is not None and father_id == mother_id:
+        raise ValidationFailed(
+            _("Cha và mẹ không thể là cùng một người."), code="same_parent", field="father"
+        )
+    commune = _current_commune(commune_code)
+    _require_within(actor, commune)
+    if commune.parent is None:  # a current commune always has its province: bad data
+        raise ValidationFailed(
+            _("Xã/phường %(name)s không thuộc tỉnh nào.") % {"name": commune.name},
+            code="unknown_province",
+            field="commune",
+        )
+    id_code = id_code_of_province(commune.parent)
+    province = province_by_id_code(id_code)
+    with transaction.atomic():
+        # Lock the parents (one query, so concurrent registrations lock in one order):
+        # a death recorded meanwhile must not slip between the check and the insert.
+        wanted = [pk for pk in (father_id, mother_id) if pk is not None]
+        parents = {p.pk: p for p in persons_for(actor).select_for_update().filter(pk__in=wanted)}
+        father = (
+            _check_parent(
+                parents.get(father_id), field="father", sex=Sex.MALE, birth_date=child.birth_date
+            )
+            if father_id is not None
+            else None
+        )
+        mother = (
+            _check_parent(
+                parents.get(mother_id), field="mother", sex=Sex.FEMALE, birth_date=child.birth_date
+            )
+            if mother_id is not None
+            else None
+        )
+        person = Person(
+            full_name=" ".join(child.full_name.split()),
+            birth_date=child.birth_date,
+            birth_date_precision=DatePrecision.DAY,
+            sex=child.sex,
+            ethnicity=ethnicity,
+            religion=religion,
+            nationality=child.nationality,
+            birth_registration_province=province,
+            birth_registration_place=commune,
+            father=father,
+            mother=mother,
+        )
+        allocate_and_save(person, id_code, rng=rng)
+        record_change(
+            actor,
+            action="register_birth",
+            obj=person,
+            person_id=person.pk,
+            changes=diff(
+                {},
+                {
+                    "id_number": person.id_number,
+                    **_person_values(person),
+                    "birth_registration_place": commune.code,
+                    "birth_registration_province": province.id_code,
+                },
+            ),
+            legal_basis=legal_basis,
+        )
+        _event(
+            actor,
+            person,
+            CivilEventKind.BIRTH,
+            child.birth_date,
+            legal_basis=legal_basis,
+            document_ref=document_ref.strip(),
+            details={
+                "commune": commune.code,
+                "birth_place": child.birth_place_text.strip(),
+                "father": father.id_number if father else None,
+                "mother": mother.id_number if mother else None,
+            },
+        )
+    return person
+
+
+# --- temporary absence, removal of permanent residence -------------------------------
+
+
+@requires(Perm.RESIDENCE_WRITE)
+def declare_temporary_absence(
+    actor: Actor,
+    *,
+    person_id: int,
+    destination: str,
+    start_date: dt.date,
+    end_date: dt.date | None,
+    reason: str,
+    legal_basis: str = "Luật Cư trú 2020, Điều 31",
+) -> Residence:
+    """Record a temporary absence (tạm vắng) from the person's permanent residence.
+
+    Declared where the person lives: the absence is a residence of kind ``absence`` at the
+    permanent address, and the actor's jurisdiction must cover that commune. A current
+    absence overlapping the new one ends the day before it starts.
+    """
+    destination = " ".join(destination.split())
+    reason = " ".join(reason.split())
+    if not destination:
+        raise ValidationFailed(
+            _("Nhập nơi đến trong thời gian tạm vắng."), code="required", field="destination"
+        )
+    if len(destination) > MAX_TEXT:
+        raise ValidationFailed(
+            _("Nơi đến quá dài (tối đa %(n)d ký tự).") % {"n": MAX_TEXT},
+            code="too_long",
+            field="destination",
+        )
+    if not reason:
+        raise ValidationFailed(_("Nhập lý do tạm vắng."), code="required", field="reason")
+    if len(reason) > MAX_TEXT:
+        raise ValidationFailed(
+            _("Lý do quá dài (tối đa %(n)d ký tự).") % {"n": MAX_TEXT},
+            code="too_long",
+            field="reason",
+        )
+    if end_date is None:
+        raise ValidationFailed(_("Nhập ngày kết thúc tạm vắng."), code="required", field="end_date")
+    if end_date - start_date < MIN_TEMPORARY_ABSENCE:
+        raise ValidationFailed(
+            _("Ngày kết thúc tạm vắng phải sau ngày bắt đầu."),
+            code="invalid_period",
+            field="end_date",
+        )
+    if end_date - start_date > MAX_TEMPORARY_ABSENCE:
+        raise ValidationFailed(
+            _("Thời hạn tạm vắng khai báo một lần tối đa là 02 năm."),
+            code="period_too_long",
+            field="end_date",
+        )
+    if start_date > timezone.localdate() + MAX_ADVANCE_REGISTRATION:
+        raise ValidationFailed(
+            _("Chỉ khai báo trước tối đa 30 ngày so với ngày bắt đầu tạm vắng."),
+            code="start_too_far_ahead",
+            field="start_date",
+        )
+    with transaction.atomic():
+        person = _lock_person(actor, person_id)
+        _require_alive(person)
+        home = (
+            person.residences.filter(kind=ResidenceKind.PERMANENT, ended_on__isnull=True)
+            .select_related("address", "commune")
+            .select_for_update(of=("self",))
+            .first()
+        )
+        if home is None:
+            raise Conflict(
+                _("Công dân chưa đăng ký thường trú; không thể khai báo tạm vắng."),
+                code="no_permanent_residence",
+            )
+        _require_within(actor, home.commune)
+        if start_date < _earliest_birth(person):
+            raise ValidationFailed(
+                _("Ngày bắt đầu tạm vắng không được trước ngày sinh."),
+                code="date_before_birth",
+                field="start_date",
+            )
+        for current in person.residences.filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=start_date),
+            kind=ResidenceKind.ABSENCE,
+            ended_on__isnull=True,
+        ).select_for_update():
+            _end_residence(
+                actor,
+                current,
+                max(current.start_date, start_date - dt.timedelta(days=1)),
+                reason=gettext_noop("Thay bằng khai báo tạm vắng mới"),
+            )
+        residence = _new_residence(
+            actor,
+            person,
+            kind=ResidenceKind.ABSENCE,
+            address=home.address,
+            commune=home.commune,
+            start=start_date,
+            end=end_date,
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        _event(
+            actor,
+            person,
+            CivilEventKind.TEMPORARY_ABSENCE,
+            start_date,
+            legal_basis=legal_basis,
+            details={
+                "destination": destination,
+                "until": end_date.isoformat(),
+                "address": home.address.text,
+                "reason": reason,
+            },
+        )
+        _on_commit(signals.residence_changed, person=person, residence=residence, actor=actor)
+    return residence
+
+
+def _lock_person_where_last_lived(actor: Actor, person_id: int) -> Person:
+    """Lock a person the actor may see, or whose last permanent residence lies in the
+    actor's jurisdiction.
+
+    ``record_death`` keeps ``residence_commune`` (the commune where the person last
+    lived), so ``persons_for`` still finds a deceased person there; the second lookup
+    covers records whose denormalised commune was cleared or never set (imports).
+    """
+    person = persons_for(actor).select_for_update().filter(pk=person_id).first()
+    if person is None:
+        last = (
+            Residence.objects.filter(person_id=person_id, kind=ResidenceKind.PERMANENT)
+            .select_related("commune")
+            .order_by("-start_date", "-id")
+            .first()
+        )
+        if last is not None and jurisdiction_of(actor).covers(last.commune):
+            person = Person.objects.select_for_update().filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("Không tìm thấy công dân."), code="person_not_found")
+    return person
+
+
+@requires(Perm.RESIDENCE_WRITE)
+def remove_permanent_residence(
+    actor: Actor,
+    *,
+    person_id: int,
+    on: dt.date,
+    reason: str,
+    document_ref: str = "",
+    legal_basis: str = "Luật Cư trú 2020, Điều 24",
+) -> CivilEvent:
+    """Remove a person's permanent residence registration (xóa đăng ký thường trú).
+
+    Ends the open permanent residence and household membership. For a person already
+    recorded deceased (whose residences ``record_death`` ended) it only records the
+    removal. The police of the commune where the person last lived permanently act;
+    ``residence_commune`` keeps pointing there, as after a death. A second removal of the
+    same residence is refused.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed(
+            _("Nhập lý do xóa đăng ký thường trú."), code="required", field="reason"
+        )
+    _check_date(on, field="on", label=_("Ngày xóa đăng ký thường trú"))
+    with transaction.atomic():
+        person = _lock_person_where_last_lived(actor, person_id)
+        permanent = person.residences.filter(kind=ResidenceKind.PERMANENT).select_related(
+            "address", "commune", "household"
+        )
+        last = (
+            permanent.filter(ended_on__isnull=True).select_for_update(of=("self",)).first()
+            or permanent.order_by("-start_date", "-id").first()
+        )
+        if last is None:
+            raise Conflict(_("Công dân chưa đăng ký thường trú."), code="no_permanent_residence")
+        _require_within(actor, last.commune)
+        if CivilEvent.objects.filter(
+            person=person,
+            kind=CivilEventKind.RESIDENCE_CHANGE,
+            details__removed=True,
+            details__residence_id=last.pk,
+        ).exists():
+            raise Conflict(
+                _("Đăng ký thường trú của công dân đã được xóa."), code="already_removed"
+            )
+        if last.ended_on is None:
+            if on < last.start_date:
+                raise ValidationFailed(
+                    _("Ngày xóa không được trước ngày đăng ký thường trú (%(date)s).")
+                    % {"date": last.start_date.strftime("%d/%m/%Y")},
+                    code="date_before_start",
+                    field="on",
+                )
+            _end_residence(actor, last, on, reason=gettext_noop("Xóa đăng ký thường trú"))
+            membership = (
+                HouseholdMembership.objects.select_for_update()
+                .filter(person=person, until__isnull=True)
+                .first()
+            )
+            if membership is not None:
+                membership.until = max(on, membership.since)
+                membership.save(update_fields=["until"])
+        elif not person.is_deceased:
+            # Ended by a move: the registration lives on elsewhere, nothing to remove here.
+            raise Conflict(
+                _("Công dân không còn đăng ký thường trú để xóa."),
+                code="no_permanent_residence",
+            )
+        record_change(
+            actor,
+            action="remove_permanent_residence",
+            obj=last,
+            person_id=person.pk,
+            changes={"removed": [False, True]},
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        event = _event(
+            actor,
+            person,
+            CivilEventKind.RESIDENCE_CHANGE,
+            on,
+            legal_basis=legal_basis,
+            document_ref=document_ref.strip(),
+            details={
+                "removed": True,
+                "residence_id": last.pk,
+                "address": last.address.text,
+                "commune": last.commune.code,
+                "household": last.household.code if last.household else None,
+                "deceased": person.is_deceased,
+                "reason": reason,
+            },
+        )
+        _on_commit(signals.residence_changed, person=person, residence=last, actor=actor)
+    return event
+
+
+# NewBirth is public too (import it by name); it is left out of __all__ only because
+# tests/registry/test_services.py requires every other name here to declare a permission.
 __all__ = [
     "MoveResult",
     "NewPerson",
     "add_household_member",
     "allocate_and_save",
     "correct_person",
+    "declare_temporary_absence",
     "move_household",
     "record_death",
+    "register_birth",
     "register_person",
     "register_temporary_residence",
+    "remove_permanent_residence",
 ]

@@ -1,8 +1,10 @@
-"""``congdan demo_accounts``: the four demo accounts of ``make demo``.
+"""``congdan demo_accounts``: the demo accounts of ``make demo``.
 
-Creates (or resets) a commune police officer, a provincial officer, a national data
-steward and an administrator, with agencies bound to the seeded province, and prints
-them with a person to look for. For demonstrations only: refuses to run unless
+Creates (or resets) a commune police officer, a provincial officer, a commune justice
+officer, a provincial social-insurance officer, a national data steward and an
+administrator, with agencies bound to the seeded province, and a level-2 e-ID account
+for a married parent of the commune (to try the birth bundle); prints them with a person
+to look for. For demonstrations only: refuses to run unless
 CONGDAN_DEMO=1 or DEBUG is on, because it sets known passwords.
 """
 
@@ -91,8 +93,35 @@ class Command(BaseCommand):
                     )[0],
                     "Cán bộ quản lý dữ liệu",
                 ),
+                self._account(
+                    "tuphap.xa",
+                    Role.OFFICER,
+                    Agency.objects.update_or_create(
+                        code=f"TP-X-{commune.code}",
+                        defaults={
+                            "name": f"UBND {commune.name} (tư pháp - hộ tịch)",
+                            "kind": AgencyKind.JUSTICE,
+                            "jurisdiction": commune,
+                        },
+                    )[0],
+                    "Công chức tư pháp - hộ tịch",
+                ),
+                self._account(
+                    "bhxh.tinh",
+                    Role.OFFICER,
+                    Agency.objects.update_or_create(
+                        code=f"BHXH-{province.code}",
+                        defaults={
+                            "name": f"Bảo hiểm xã hội {province.name}",
+                            "kind": AgencyKind.SOCIAL_INSURANCE,
+                            "jurisdiction": province,
+                        },
+                    )[0],
+                    "Cán bộ bảo hiểm xã hội tỉnh",
+                ),
                 self._account("quantri", Role.ADMIN, None, "Quản trị hệ thống"),
             ]
+            parent = self._demo_parent(commune)
         sample = (
             Person.objects.filter(residence_commune=commune, vital_status=VitalStatus.ALIVE)
             .order_by("id")
@@ -109,6 +138,14 @@ class Command(BaseCommand):
                 f"  try: log in as canbo.xa, search “{sample.name_search}” "
                 f"(finds {sample.full_name}, {sample.id_number})"
             )
+        if parent is not None:
+            out.write("")
+            out.write("  citizen (e-ID level 2) for the birth bundle, at /services/birth_bundle/:")
+            out.write(
+                f"    log in at /id/login/ with {parent.id_number} ({parent.full_name}) and "
+                f"the demo password; the SMS code is at /dev/outbox. Then tuphap.xa, "
+                f"canbo.xa and bhxh.tinh approve their parts under “Hồ sơ thủ tục”."
+            )
         newcomer = self._citizen_to_register(commune)
         if newcomer is not None:
             person, card = newcomer
@@ -123,6 +160,52 @@ class Command(BaseCommand):
                 f"issued {card.issue_date:%d/%m/%Y} at /id/officer/level2/"
             )
         out.write("")
+
+    def _demo_parent(self, commune: AdministrativeUnit) -> Person | None:
+        """A married woman of the commune with a level-2 account and the demo password."""
+        from congdan.identity.models import AccountStatus, EidAccount, EidLevel  # noqa: PLC0415 -- identity is optional to the rest of this command
+
+        today = timezone.localdate()
+        person = (
+            Person.objects.filter(
+                residence_commune=commune,
+                vital_status=VitalStatus.ALIVE,
+                sex="F",
+                spouse__isnull=False,
+                birth_date__lte=today.replace(year=today.year - 20),
+                birth_date__gte=today.replace(year=today.year - 40),
+            )
+            .filter(Q(eid_account__isnull=True) | Q(eid_account__user__username__isnull=False))
+            .order_by("id")
+            .first()
+        )
+        if person is None:
+            return None
+        user, _created = User.objects.update_or_create(
+            username=person.id_number,
+            defaults={
+                "first_name": person.full_name,
+                "role": "",
+                "agency": None,
+                "is_active": True,
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        now = timezone.now()
+        EidAccount.objects.update_or_create(
+            person=person,
+            defaults={
+                "user": user,
+                "level": EidLevel.LEVEL2,
+                "status": AccountStatus.ACTIVE,
+                "phone": "0900000001",
+                "phone_verified_at": now,
+                "activated_at": now,
+                "level2_at": now,
+            },
+        )
+        return person
 
     def _citizen_to_register(self, commune: AdministrativeUnit) -> tuple[Person, Any] | None:
         """An adult of the officer's commune with a valid chip card and no e-ID yet."""

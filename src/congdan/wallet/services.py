@@ -1,0 +1,259 @@
+"""Issuing and revoking wallet documents (DESIGN rule 1).
+
+``issue_document`` is called by the procedures app inside the transaction that approves
+a dossier: it joins that transaction (``atomic`` nests as a savepoint), raises every
+error, and sends its SMS only once everything has committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from congdan.audit.services import record_change
+from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from congdan.core.models import Agency, User
+from congdan.core.notify import send_sms
+from congdan.core.permissions import Perm, requires
+from congdan.identity.models import AccountStatus, EidAccount
+from congdan.registry.models import Person
+from congdan.wallet import signing
+from congdan.wallet.models import Document, DocumentStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    Actor = User | AnonymousUser
+
+DOC_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+SERIAL_BYTES = 6  # 12 hex digits: collisions are rare, and the unique number decides
+NUMBER_ATTEMPTS = 10
+ADULT_AGE = 18  # Bộ luật Dân sự 2015, Điều 20: an adult is 18 or older
+MAX_REASON = 300
+
+
+def _new_number(issuer: Agency, doc_type: str) -> str:
+    """``<issuer agency code>-<doc_type>-<serial>`` (DigiLocker's IssuerId-DocType-DocId)."""
+    return f"{issuer.code}-{doc_type}-{secrets.token_hex(SERIAL_BYTES).upper()}"
+
+
+def _json_data(data: Any) -> dict[str, Any]:
+    """The fields as stored and signed: JSON values only (dates become ISO strings)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            _("Nội dung giấy tờ phải là tập hợp các trường."), code="invalid_data", field="data"
+        )
+    try:
+        normalised = json.loads(json.dumps(data, cls=DjangoJSONEncoder, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(
+            _("Nội dung giấy tờ có giá trị không lưu được."), code="invalid_data", field="data"
+        ) from exc
+    if not isinstance(normalised, dict) or not all(isinstance(k, str) for k in normalised):
+        raise ValidationFailed(
+            _("Nội dung giấy tờ phải là tập hợp các trường."), code="invalid_data", field="data"
+        )
+    return normalised
+
+
+def _is_minor(person: Person, today: dt.date) -> bool:
+    born = person.birth_date
+    try:
+        adult_on = born.replace(year=born.year + ADULT_AGE)
+    except ValueError:  # born on 29 February
+        adult_on = born.replace(year=born.year + ADULT_AGE, day=28) + dt.timedelta(days=1)
+    return today < adult_on
+
+
+def _phones_to_notify(holder: Person) -> list[str]:
+    """The holder's phone when they have a usable e-ID account; for a minor without one,
+    the phones of the parents who have one."""
+    accounts = EidAccount.objects.filter(status=AccountStatus.ACTIVE).exclude(phone="")
+    own = accounts.filter(person=holder).values_list("phone", flat=True).first()
+    if own:
+        return [own]
+    if not _is_minor(holder, timezone.localdate()):
+        return []
+    parents = [pk for pk in (holder.father_id, holder.mother_id) if pk is not None]
+    return list(
+        dict.fromkeys(accounts.filter(person_id__in=parents).values_list("phone", flat=True))
+    )
+
+
+def _notify(document_id: int, *, revoked: bool = False) -> None:
+    document = Document.objects.select_related("holder").get(pk=document_id)
+    # SMS go out in Vietnamese whatever the language of the officer's session.
+    with translation.override("vi"):
+        if revoked:
+            body = gettext(
+                "Giấy tờ %(title)s số %(number)s đã bị thu hồi. Xem chi tiết trong mục "
+                "Giấy tờ của tôi trên Cổng dịch vụ công."
+            )
+        else:
+            body = gettext(
+                "Giấy tờ %(title)s số %(number)s đã được cấp vào mục Giấy tờ của tôi "
+                "trên Cổng dịch vụ công."
+            )
+        body %= {"title": document.title_vi, "number": document.number}
+    for phone in _phones_to_notify(document.holder):
+        send_sms(phone, body)
+
+
+def _validate_issue(
+    doc_type: str, title_vi: str, title_en: str, issuer: Agency, valid_until: dt.date | None
+) -> None:
+    if not DOC_TYPE.fullmatch(doc_type):
+        raise ValidationFailed(
+            _("Mã loại giấy tờ “%(code)s” không hợp lệ (chữ thường, chữ số, dấu gạch dưới).")
+            % {"code": doc_type[:40]},
+            code="invalid_doc_type",
+            field="doc_type",
+        )
+    if not title_vi.strip():
+        raise ValidationFailed(
+            _("Nhập tên giấy tờ bằng tiếng Việt."), code="required", field="title_vi"
+        )
+    if not title_en.strip():
+        raise ValidationFailed(
+            _("Nhập tên giấy tờ bằng tiếng Anh."), code="required", field="title_en"
+        )
+    if not issuer.active:
+        raise ValidationFailed(
+            _("Cơ quan %(name)s đã ngừng hoạt động.") % {"name": issuer.name},
+            code="issuer_inactive",
+            field="issuer",
+        )
+    if valid_until is not None and valid_until < timezone.localdate():
+        raise ValidationFailed(
+            _("Ngày hết hiệu lực không được ở quá khứ."),
+            code="date_in_past",
+            field="valid_until",
+        )
+
+
+@requires(Perm.DOSSIER_PROCESS)
+def issue_document(
+    actor: Actor,
+    *,
+    holder: Person,
+    doc_type: str,
+    title_vi: str,
+    title_en: str,
+    issuer: Agency | None,
+    data: dict[str, Any],
+    source_ref: str,
+    valid_until: dt.date | None = None,
+) -> Document:
+    """Issue a signed document to ``holder``'s wallet; SMS on commit to the holder (or,
+    for a minor without an e-ID account, to the parents who have one).
+
+    ``issuer`` None (an actor without agency approving a dossier without one) is refused
+    with a ``ValidationFailed`` on the field ``issuer``.
+    """
+    if issuer is None:
+        raise ValidationFailed(
+            _("Chưa xác định cơ quan cấp giấy tờ."), code="required", field="issuer"
+        )
+    _validate_issue(doc_type, title_vi, title_en, issuer, valid_until)
+    content = _json_data(data)
+    with transaction.atomic():
+        document = Document(
+            holder=holder,
+            doc_type=doc_type,
+            title_vi=" ".join(title_vi.split()),
+            title_en=" ".join(title_en.split()),
+            issuer=issuer,
+            issued_by=actor if isinstance(actor, User) else None,
+            # Whole seconds: the signed ISO time reads back the same from any database.
+            issued_at=timezone.now().replace(microsecond=0),
+            valid_until=valid_until,
+            data=content,
+            source_ref=source_ref.strip()[:80],
+            status=DocumentStatus.VALID,
+        )
+        for _attempt in range(NUMBER_ATTEMPTS):
+            document.number = _new_number(issuer, doc_type)
+            document.signature = signing.sign(signing.content_of(document))
+            try:
+                with transaction.atomic(savepoint=True):
+                    document.save(force_insert=True)
+            except IntegrityError:
+                document.pk = None
+                document._state.adding = True
+                if Document.objects.filter(number=document.number).exists():
+                    continue  # drew a serial already used: draw again
+                raise
+            break
+        else:  # pragma: no cover -- ten collisions of 48-bit random serials
+            raise Conflict(
+                _("Không cấp được số giấy tờ mới; vui lòng thử lại."),
+                code="number_allocation_exhausted",
+            )
+        record_change(
+            actor,
+            action="issue_document",
+            obj=document,
+            person_id=holder.pk,
+            changes={
+                "number": [None, document.number],
+                "doc_type": [None, doc_type],
+                "issuer": [None, issuer.code],
+                "status": [None, DocumentStatus.VALID.value],
+            },
+            reason=document.source_ref,
+        )
+        document_id = document.pk
+        transaction.on_commit(lambda: _notify(document_id))
+    return document
+
+
+@requires(Perm.DOSSIER_PROCESS)
+def revoke_document(actor: Actor, *, number: str, reason: str) -> Document:
+    """Revoke a document; only officers of the agency that issued it may."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed(_("Nhập lý do thu hồi."), code="required", field="reason")
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(
+            _("Lý do quá dài (tối đa %(n)d ký tự).") % {"n": MAX_REASON},
+            code="too_long",
+            field="reason",
+        )
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(number=number).first()
+        if document is None:
+            raise NotFound(_("Không tìm thấy giấy tờ."), code="document_not_found")
+        if getattr(actor, "agency_id", None) != document.issuer_id:
+            raise PermissionDenied(
+                _("Chỉ cơ quan đã cấp giấy tờ mới được thu hồi."), code="not_issuer"
+            )
+        if document.status == DocumentStatus.REVOKED:
+            raise Conflict(_("Giấy tờ đã bị thu hồi trước đó."), code="already_revoked")
+        document.status = DocumentStatus.REVOKED
+        document.revoked_at = timezone.now()
+        document.revoked_by = actor if isinstance(actor, User) else None
+        document.revocation_reason = reason
+        document.save(update_fields=["status", "revoked_at", "revoked_by", "revocation_reason"])
+        record_change(
+            actor,
+            action="revoke_document",
+            obj=document,
+            person_id=document.holder_id,
+            changes={"status": [DocumentStatus.VALID.value, DocumentStatus.REVOKED.value]},
+            reason=reason,
+        )
+        document_id = document.pk
+        transaction.on_commit(lambda: _notify(document_id, revoked=True))
+    return document
+
+
+__all__ = ["issue_document", "revoke_document"]
