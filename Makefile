@@ -51,6 +51,7 @@ typecheck: $(STAMP)
 check: $(STAMP)
 	CONGDAN_DEBUG=1 $(BIN)/congdan makemigrations --check --dry-run
 	CONGDAN_DEBUG=1 $(BIN)/congdan check
+	CONGDAN_DEBUG=1 $(BIN)/congdan procedures_check
 
 messages: $(STAMP)
 	cd src/congdan && CONGDAN_DEBUG=1 ../../$(BIN)/congdan makemessages -l en --no-obsolete && \
