@@ -223,6 +223,25 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded files (dossier attachments, portraits) go to the filesystem under MEDIA_ROOT by
+# default; CONGDAN_S3_BUCKET puts them in an S3-compatible object store instead (MinIO,
+# Ceph, AWS) through django-storages: `pip install 'congdan[s3]'` (docs/operations.md).
+CONGDAN_S3_BUCKET = os.environ.get("CONGDAN_S3_BUCKET", "")
+if CONGDAN_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": CONGDAN_S3_BUCKET,
+            "endpoint_url": os.environ.get("CONGDAN_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("CONGDAN_S3_REGION") or None,
+            "access_key": os.environ.get("CONGDAN_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("CONGDAN_S3_SECRET_KEY") or None,
+            # Files are personal data: private objects, served only through our views.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

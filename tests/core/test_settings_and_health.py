@@ -141,3 +141,26 @@ def test_cache_url_must_be_redis(tmp_path) -> None:
     assert result.returncode != 0
     assert "CONGDAN_CACHE_URL" in result.stderr
     assert _load_settings({**env, "CONGDAN_CACHE_URL": "redis://127.0.0.1:6379/3"}).returncode == 0
+
+
+def test_s3_bucket_switches_the_default_storage(tmp_path) -> None:
+    env = {
+        "CONGDAN_DEBUG": "1",
+        "CONGDAN_VAR_DIR": str(tmp_path),
+        "CONGDAN_S3_BUCKET": "congdan-files",
+        "CONGDAN_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "d = settings.STORAGES['default']; "
+        "print(d['BACKEND'], d['OPTIONS']['bucket_name'], d['OPTIONS']['default_acl'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "congdan.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["storages.backends.s3.S3Storage", "congdan-files", "private"]

@@ -365,26 +365,34 @@ def _validate_new_person(data: NewPerson) -> tuple[Ethnicity, Religion | None, A
             code="invalid_precision",
             field="birth_date_precision",
         )
-    _check_date(data.birth_date, field="birth_date", label=_("Ngày sinh"))
-    if data.birth_date.year < idnumbers.FIRST_CENTURY:
+    _check_birth_date(data.birth_date)
+    ethnicity, religion = _reference_data(data.ethnicity_code, data.religion_code)
+    province = province_by_id_code(data.birth_registration_province_code)
+    return ethnicity, religion, province
+
+
+def _check_birth_date(birth_date: dt.date) -> None:
+    _check_date(birth_date, field="birth_date", label=_("Ngày sinh"))
+    if birth_date.year < idnumbers.FIRST_CENTURY:
         raise ValidationFailed(
             _("Năm sinh phải từ 1900 trở đi."), code="invalid_birth_year", field="birth_date"
         )
-    ethnicity = Ethnicity.objects.filter(code=data.ethnicity_code).first()
+
+
+def _reference_data(ethnicity_code: str, religion_code: str) -> tuple[Ethnicity, Religion]:
+    ethnicity = Ethnicity.objects.filter(code=ethnicity_code).first()
     if ethnicity is None:
         raise ValidationFailed(
-            _("Mã dân tộc %(code)s không có trong danh mục 54 dân tộc.")
-            % {"code": data.ethnicity_code},
+            _("Mã dân tộc %(code)s không có trong danh mục 54 dân tộc.") % {"code": ethnicity_code},
             code="unknown_ethnicity",
             field="ethnicity",
         )
-    religion = Religion.objects.filter(code=data.religion_code).first()
+    religion = Religion.objects.filter(code=religion_code).first()
     if religion is None:
         raise ValidationFailed(
             _("Mã tôn giáo không hợp lệ."), code="unknown_religion", field="religion"
         )
-    province = province_by_id_code(data.birth_registration_province_code)
-    return ethnicity, religion, province
+    return ethnicity, religion
 
 
 def allocate_and_save(
@@ -897,31 +905,14 @@ def _validate_birth(child: NewBirth) -> tuple[Ethnicity, Religion]:
         raise ValidationFailed(_("Họ tên không được để trống."), code="required", field="full_name")
     if child.sex not in Sex.values:
         raise ValidationFailed(_("Giới tính không hợp lệ."), code="invalid_sex", field="sex")
-    _check_date(child.birth_date, field="birth_date", label=_("Ngày sinh"))
-    if child.birth_date.year < idnumbers.FIRST_CENTURY:
-        raise ValidationFailed(
-            _("Năm sinh phải từ 1900 trở đi."), code="invalid_birth_year", field="birth_date"
-        )
+    _check_birth_date(child.birth_date)
     if not re.fullmatch(r"[A-Z]{2}", child.nationality):
         raise ValidationFailed(
             _("Quốc tịch phải là mã quốc gia 2 chữ cái (ISO 3166), ví dụ VN."),
             code="invalid_nationality",
             field="nationality",
         )
-    ethnicity = Ethnicity.objects.filter(code=child.ethnicity_code).first()
-    if ethnicity is None:
-        raise ValidationFailed(
-            _("Mã dân tộc %(code)s không có trong danh mục 54 dân tộc.")
-            % {"code": child.ethnicity_code},
-            code="unknown_ethnicity",
-            field="ethnicity",
-        )
-    religion = Religion.objects.filter(code=child.religion_code).first()
-    if religion is None:
-        raise ValidationFailed(
-            _("Mã tôn giáo không hợp lệ."), code="unknown_religion", field="religion"
-        )
-    return ethnicity, religion
+    return _reference_data(child.ethnicity_code, child.religion_code)
 
 
 def _check_parent(parent: Person | None, *, field: str, sex: str, birth_date: dt.date) -> Person:

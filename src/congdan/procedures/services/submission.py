@@ -139,19 +139,25 @@ def _store_attachments(
     dossier_for: dict[str, Dossier], uploads: dict[str, UploadedFile], app: Application, user: Any
 ) -> None:
     for code, upload in uploads.items():
-        content = upload.read()
-        digest = hashlib.sha256(content).hexdigest()
-        attachment = Attachment(
-            dossier=dossier_for[app.part_of_document(code)],
-            document_code=code,
-            original_name=(upload.name or code)[:200],
-            content_type=upload.content_type or "application/octet-stream",
-            size=len(content),
-            sha256=digest,
-            uploaded_by=user,
-        )
-        attachment.file.save(digest, ContentFile(content), save=False)
-        attachment.save()
+        _save_attachment(dossier_for[app.part_of_document(code)], code, upload, user)
+
+
+def _save_attachment(dossier: Dossier, code: str, upload: UploadedFile, user: Any) -> Attachment:
+    """Store an upload through Django's storage under its SHA-256 (never its name)."""
+    content = upload.read()
+    digest = hashlib.sha256(content).hexdigest()
+    attachment = Attachment(
+        dossier=dossier,
+        document_code=code,
+        original_name=(upload.name or code)[:200],
+        content_type=upload.content_type or "application/octet-stream",
+        size=len(content),
+        sha256=digest,
+        uploaded_by=user if isinstance(user, User) else None,
+    )
+    attachment.file.save(digest, ContentFile(content), save=False)
+    attachment.save()
+    return attachment
 
 
 def _replay(user: Any, key: str) -> Submitted | None:
@@ -470,19 +476,7 @@ def supplement_dossier(
                 dossier.due_date = add_working_days(dossier.due_date, paused)
             dossier.paused_at = None
         for doc_code, upload in uploads.items():
-            content = upload.read()
-            digest = hashlib.sha256(content).hexdigest()
-            attachment = Attachment(
-                dossier=dossier,
-                document_code=doc_code,
-                original_name=(upload.name or doc_code)[:200],
-                content_type=upload.content_type or "application/octet-stream",
-                size=len(content),
-                sha256=digest,
-                uploaded_by=actor if isinstance(actor, User) else None,
-            )
-            attachment.file.save(digest, ContentFile(content), save=False)
-            attachment.save()
+            _save_attachment(dossier, doc_code, upload, actor)
         transition(
             actor,
             dossier,
