@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext_lazy as _
 
 from congdan.core.errors import NotFound, PermissionDenied, ValidationFailed
+from congdan.core.text import fold
 from congdan.procedures import prefill
 from congdan.procedures.prefill import Applicant
 from congdan.procedures.specs import (
@@ -186,8 +187,6 @@ def resolve_id_number_subject(spec: ProcedureSpec, data: dict[str, Any]) -> Pers
     number = str(data.get(spec.subject.field) or "").strip()
     person = Person.objects.filter(id_number=number, status="active").first()
     name_field = spec.subject.name_field
-    from congdan.core.text import fold  # noqa: PLC0415 -- small helper, kept local
-
     if (
         person is None
         or person.vital_status == VitalStatus.DECEASED

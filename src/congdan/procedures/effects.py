@@ -165,10 +165,12 @@ def _child_health_card(actor: User, dossier: Dossier, spec: ProcedureSpec) -> di
     child = _subject(dossier)
     province = dossier.unit.code if dossier.unit else "00"
     number = f"{secrets.randbelow(10**10):010d}"
+    born = child.birth_date
+    # Valid to the day before the sixth birthday (1 March stands for 29 February).
     sixth = (
-        child.birth_date.replace(year=child.birth_date.year + 6)
-        if not (child.birth_date.month == 2 and child.birth_date.day == 29)
-        else dt.date(child.birth_date.year + 6, 3, 1)
+        dt.date(born.year + 6, 3, 1)
+        if (born.month, born.day) == (2, 29)
+        else (born.replace(year=born.year + 6))
     )
     return {
         "card_number": f"TE1{province[-2:]:0>2}{number}",

@@ -42,6 +42,17 @@ def sniff(head: bytes) -> str | None:
     return next((ctype for magic, ctype in SIGNATURES.items() if head.startswith(magic)), None)
 
 
+def upload_problem(upload: UploadedFile, max_mb: int) -> str | None:
+    """Why an attachment is refused (too large, not a PDF/JPEG/PNG by its bytes), or None."""
+    if upload.size is not None and upload.size > max_mb * 1024 * 1024:
+        return str(_("Tệp quá lớn: tối đa %(mb)d MB.") % {"mb": max_mb})
+    head = upload.read(8)
+    upload.seek(0)
+    if sniff(head) is None:
+        return str(_("Chỉ nhận tệp PDF, JPEG hoặc PNG (tệp tải lên không hợp lệ)."))
+    return None
+
+
 def _label(spec: FieldSpec) -> str:
     return str(spec.label)
 
@@ -203,18 +214,9 @@ class ApplicationForm(forms.Form):
             upload: UploadedFile | None = cleaned.get(f"doc_{code}")
             if upload is None:
                 continue
-            if upload.size is not None and upload.size > doc.max_mb * 1024 * 1024:
-                self.add_error(
-                    f"doc_{code}",
-                    _("Tệp quá lớn: tối đa %(mb)d MB.") % {"mb": doc.max_mb},
-                )
-                continue
-            head = upload.read(8)
-            upload.seek(0)
-            if sniff(head) is None:
-                self.add_error(
-                    f"doc_{code}", _("Chỉ nhận tệp PDF, JPEG hoặc PNG (tệp tải lên không hợp lệ).")
-                )
+            problem = upload_problem(upload, doc.max_mb)
+            if problem is not None:
+                self.add_error(f"doc_{code}", problem)
         starts, ends = cleaned.get("start_date"), cleaned.get("end_date")
         if isinstance(starts, dt.date) and isinstance(ends, dt.date) and ends <= starts:
             self.add_error("end_date", _("Ngày kết thúc phải sau ngày bắt đầu."))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from congdan.audit.models import Channel
@@ -182,7 +183,7 @@ def linked_persons(
     ``child``: persons whose father or mother is the applicant. ``relative``: spouse,
     parents, children and the members of the applicant's current household.
     """
-    today = today or dt.date.today()  # noqa: DTZ011 -- a calendar date, local by convention
+    today = today or timezone.localdate()
     if relation == "child":
         query = Q(father=applicant) | Q(mother=applicant)
     else:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from congdan.core.errors import Conflict, PermissionDenied, ValidationFailed
 from congdan.core.models import Position, User
 from congdan.core.permissions import Perm, has_perm, requires
+from congdan.payments import services as payments
 from congdan.procedures import effects
 from congdan.procedures.models import (
     FINAL_STATUSES,
@@ -264,8 +265,6 @@ def reject_dossier(actor: Actor, *, code: str, reason: str) -> Dossier:
             actor, dossier, DossierStatus.REJECTED, action="reject_dossier", note=reason.strip()
         )
         if dossier.payment_reference and dossier.fee_amount and dossier.bundle_id is None:
-            from congdan.payments import services as payments  # noqa: PLC0415 -- optional path
-
             payments.refund_payment(
                 actor, reference=dossier.payment_reference, reason=reason.strip()
             )

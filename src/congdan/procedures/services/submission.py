@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from congdan.core import notify
+from congdan.core.calendar import add_working_days, working_days_between
 from congdan.core.errors import Conflict, PermissionDenied, ValidationFailed
 from congdan.core.models import User
 from congdan.core.permissions import Perm, check_perm
@@ -43,8 +45,10 @@ from congdan.procedures.services._common import (
     official,
     province_of,
     require_status,
+    spec_of,
     transition,
 )
+from congdan.procedures.specs import catalogue
 from congdan.registry.models import Person, VitalStatus
 
 if TYPE_CHECKING:
@@ -110,8 +114,22 @@ def _subject_for(app: Application, part: Part, data: dict[str, Any]) -> Person |
     return None
 
 
+def _subject_age(app: Application, part: Part, subject: Person | None, today: Any) -> int | None:
+    """The age of whom a part is about, for age-based exemptions: a newborn a bundle's
+    birth registration will create is 0; a subject taken from an earlier part is that
+    part's subject."""
+    if subject is None and part.part is not None and part.part.subject_from is not None:
+        source = catalogue().procedures[part.part.subject_from]
+        if source.subject.kind == "new_person":
+            return 0
+        subject = app.subject
+    if subject is None:
+        return 0 if part.spec.subject.kind == "new_person" else None
+    return prefill.years_between(subject.birth_date, today)
+
+
 def _fee(
-    app: Application, part: Part, data: dict[str, Any], channel: str, subject: Any
+    app: Application, part: Part, data: dict[str, Any], channel: str, subject: Person | None
 ) -> FeeQuote:
     applicant = app.applicant.person
     today = timezone.localdate()
@@ -122,13 +140,7 @@ def _fee(
             channel=channel,
             province_code=unit.code if unit is not None else None,
             on=today,
-            subject_age=prefill.years_between(subject.birth_date, today)
-            if subject
-            else (
-                0
-                if part.spec.subject.kind == "new_person" or (part.part and part.part.subject_from)
-                else None
-            ),
+            subject_age=_subject_age(app, part, subject, today),
             applicant_age=prefill.years_between(applicant.birth_date, today),
             form=data,
         ),
@@ -395,8 +407,6 @@ def send_consent_code(actor: Actor, *, id_number: str) -> EidAccount:
             "Chi doc ma nay cho can bo khi ban dang co mat tai quay."
         )
         phone = account.phone
-        from congdan.core import notify  # noqa: PLC0415 -- the module, not the function
-
         transaction.on_commit(lambda: notify.send_sms(phone, body))
     return account
 
@@ -434,8 +444,6 @@ def record_payment(*, purpose_ref: str, reference: str) -> list[Dossier]:
             dossier.save(update_fields=["payment_reference"])
             continue
         dossier.submitted_at = now
-        from congdan.procedures.services._common import spec_of  # noqa: PLC0415 -- cycle-free
-
         dossier.due_date = (
             bundle.due_date if bundle else due_from(today, spec_of(dossier).deadline_days)
         )
@@ -445,8 +453,6 @@ def record_payment(*, purpose_ref: str, reference: str) -> list[Dossier]:
 
 
 def _bundle_days(bundle: Bundle) -> int:
-    from congdan.procedures.specs import catalogue  # noqa: PLC0415 -- avoids a cycle at import
-
     spec = catalogue().bundle(bundle.bundle_code)
     return spec.deadline_days if spec else 3
 
@@ -458,8 +464,6 @@ def supplement_dossier(
     actor: Actor, *, code: str, note: str, uploads: dict[str, UploadedFile]
 ) -> Dossier:
     """The citizen answers a request for supplement; the deadline resumes."""
-    from congdan.core.calendar import add_working_days, working_days_between  # noqa: PLC0415
-
     if not note.strip() and not uploads:
         raise ValidationFailed(
             _("Nhập nội dung bổ sung hoặc tải lên giấy tờ."), code="required", field="note"

@@ -14,16 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from congdan.core.errors import DomainError, NotFound
+from congdan.core.errors import DomainError, NotFound, ValidationFailed
 from congdan.core.text import fold
 from congdan.core.web import add_domain_error
 from congdan.identity.decorators import citizen_required
 from congdan.procedures import selectors, services
 from congdan.procedures.application import Application, open_application
-from congdan.procedures.forms import ApplicationForm
+from congdan.procedures.forms import ApplicationForm, upload_problem
 from congdan.procedures.models import Dossier, DossierStatus
 from congdan.procedures.prefill import log_prefill, source_label
 from congdan.procedures.specs import catalogue
+
+SUPPLEMENT_MAX_MB = 5
 
 
 def catalogue_view(request: HttpRequest) -> HttpResponse:
@@ -291,19 +293,11 @@ def dossier_action(request: HttpRequest, code: str, action: str) -> HttpResponse
     return _back(dossier)
 
 
-def _check_uploads(uploads: dict[str, Any]) -> None:
-    from congdan.core.errors import ValidationFailed  # noqa: PLC0415 -- local to the one use
-    from congdan.procedures.forms import sniff  # noqa: PLC0415 -- local to the one use
-
+def _check_uploads(uploads: dict[str, UploadedFile]) -> None:
     for upload in uploads.values():
-        if upload.size > 5 * 1024 * 1024:
-            raise ValidationFailed(
-                _("Tệp quá lớn: tối đa %(mb)d MB.") % {"mb": 5}, code="file_too_large"
-            )
-        head = upload.read(8)
-        upload.seek(0)
-        if sniff(head) is None:
-            raise ValidationFailed(_("Chỉ nhận tệp PDF, JPEG hoặc PNG."), code="file_type")
+        problem = upload_problem(upload, SUPPLEMENT_MAX_MB)
+        if problem is not None:
+            raise ValidationFailed(problem, code="invalid_upload")
 
 
 def _pay(request: HttpRequest, dossier: Dossier) -> HttpResponse:

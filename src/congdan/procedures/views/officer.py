@@ -207,6 +207,16 @@ def counter_file(request: HttpRequest) -> HttpResponse:  # noqa: PLR0911 -- each
     if app.needs_subject_choice:
         messages.error(request, _("Thủ tục này cần số định danh của người mà hồ sơ nói đến."))
         return redirect("procedures:counter")
+    if request.method == "GET":
+        # The officer sees the citizen's (and the subject's) registry data in the form.
+        log_access(
+            request.user,
+            person_ids=[account.person_id] + ([app.subject.pk] if app.subject else []),
+            channel=Channel.UI,
+            view="procedures:counter",
+            fields=tuple(app.values) or ("id_number",),
+            purpose="counter_filing",
+        )
     form = ApplicationForm(
         request.POST or None,
         request.FILES or None,
