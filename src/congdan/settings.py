@@ -331,6 +331,8 @@ OAUTH2_PROVIDER = {
         "household": "Thông tin hộ gia đình",
         "card": "Thẻ căn cước",
         "registry:read": "Tra cứu dữ liệu dân cư (hệ thống thành viên)",
+        "wallet:issue": "Cấp, thu hồi giấy tờ vào kho dữ liệu của công dân (cơ quan cấp)",
+        "wallet:read": "Lấy giấy tờ từ kho dữ liệu của công dân khi được đồng ý",
     },
     "DEFAULT_SCOPES": ["openid"],
 }
@@ -391,3 +393,19 @@ except ValueError as _exc:
     raise ImproperlyConfigured("CONGDAN_PAYMENT_TTL_MINUTES must be a whole number") from _exc
 if not 1 <= CONGDAN_PAYMENT_TTL_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("CONGDAN_PAYMENT_TTL_MINUTES must be between 1 and 1440")
+
+# --- Wallet (docs/wallet.md) ---------------------------------------------------------
+# Secret from which each citizen's custodial holder key is derived. Empty: derived from
+# SECRET_KEY (the demo). Production must set it (at least 32 characters) and keep it:
+# changing it breaks the holder binding of every issued document.
+WALLET_HOLDER_KEY_SECRET = os.environ.get("CONGDAN_WALLET_HOLDER_KEY_SECRET", "")
+if not (DEBUG or CONGDAN_DEMO) and len(WALLET_HOLDER_KEY_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "CONGDAN_WALLET_HOLDER_KEY_SECRET is missing or shorter than 32 characters. Set a "
+        "random secret and keep it: citizens' wallet holder keys are derived from it "
+        "(docs/wallet.md)."
+    )
+# Longest time a share link / QR stays valid, in days.
+WALLET_SHARE_MAX_DAYS = 30
+# Largest uploaded scan, in bytes.
+WALLET_UPLOAD_MAX_BYTES = int(os.environ.get("CONGDAN_WALLET_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))

@@ -40,9 +40,25 @@ def test_real_secret_starts(tmp_path) -> None:
             "CONGDAN_VAR_DIR": str(tmp_path),
             "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",  # imported on first use
             "CONGDAN_PAYMENT_GATEWAY": "example_gateway.PaymentGateway",  # likewise
+            "CONGDAN_WALLET_HOLDER_KEY_SECRET": "h" * 40,
         }
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_missing_wallet_holder_secret_stops_start_up(tmp_path) -> None:
+    result = _load_settings(
+        {
+            "CONGDAN_DEBUG": "0",
+            "CONGDAN_SECRET_KEY": "x" * 50,
+            "CONGDAN_VAR_DIR": str(tmp_path),
+            "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",
+            "CONGDAN_PAYMENT_GATEWAY": "example_gateway.PaymentGateway",
+            "CONGDAN_WALLET_HOLDER_KEY_SECRET": "too-short",
+        }
+    )
+    assert result.returncode != 0
+    assert "CONGDAN_WALLET_HOLDER_KEY_SECRET" in result.stderr
 
 
 def test_local_outbox_outside_debug_and_demo_stops_start_up(tmp_path) -> None:

@@ -28,6 +28,7 @@ class Channel(models.TextChoices):
     SYSTEM = "system", _("Hệ thống")
     OIDC = "oidc", _("Xác thực cho ứng dụng kết nối (OpenID Connect)")
     PORTAL = "portal", _("Cổng dịch vụ công (hồ sơ của công dân)")
+    WALLET = "wallet", _("Kho giấy tờ: chia sẻ, xác minh, lấy giấy tờ")
 
 
 class AccessLogEntry(models.Model):

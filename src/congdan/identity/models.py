@@ -247,6 +247,16 @@ class ClientPolicy(models.Model):
     sector_identifier = models.CharField(_("định danh khu vực (sector)"), max_length=255)
     # First-party clients (the portal itself) skip the consent page.
     first_party = models.BooleanField(_("ứng dụng của hệ thống"), default=False)
+    # The agency a member system acts for: required for the ``wallet:issue`` scope (it
+    # issues documents in that agency's name, signed with that agency's key).
+    agency = models.ForeignKey(
+        "core.Agency",
+        verbose_name=_("cơ quan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("chính sách ứng dụng kết nối")

@@ -42,9 +42,11 @@ if TYPE_CHECKING:
     from oauth2_provider.models import Application
     from oauthlib.common import Request
 
-# Scopes a relying party may be allowed; client credentials use ``registry:read``.
+# Scopes a relying party may be allowed; client credentials use the system scopes:
+# ``registry:read`` (lookups), ``wallet:issue`` (an agency pushes or revokes documents,
+# needs the policy's agency) and ``wallet:read`` (a requester pulls, with consent).
 USER_SCOPES = ("openid", "profile", "id_number", "address", "phone", "household", "card")
-SYSTEM_SCOPES = ("registry:read",)
+SYSTEM_SCOPES = ("registry:read", "wallet:issue", "wallet:read")
 ALL_SCOPES = USER_SCOPES + SYSTEM_SCOPES
 
 # Each scope's claims with the label the consent page shows for it.
@@ -69,6 +71,8 @@ SCOPE_CLAIMS: dict[str, tuple[tuple[str, Promise], ...]] = {
     "household": (("household", _("Số hộ, họ tên chủ hộ, quan hệ với chủ hộ")),),
     "card": (("id_card", _("Số thẻ căn cước, ngày cấp, ngày hết hạn của thẻ còn hiệu lực")),),
     "registry:read": (),
+    "wallet:issue": (),
+    "wallet:read": (),
 }
 
 ACR_LEVEL1 = "level1"

@@ -17,9 +17,10 @@ from congdan.audit.models import Channel
 from congdan.audit.services import log_access
 from congdan.core.errors import NotFound
 from congdan.registry.models import Person
-from congdan.wallet import signing
-from congdan.wallet.models import Document
+from congdan.wallet import credentials, keys, verifier
+from congdan.wallet.models import Document, DocumentKind
 from congdan.wallet.services import ADULT_AGE
+from congdan.wallet.sources import LocalKeys, LocalStatuses
 
 DOCUMENT_FIELDS = ("wallet_document",)
 PARENT_PURPOSE = "parent_of_minor"
@@ -78,13 +79,28 @@ def get_document_for_citizen(person: Person, number: str) -> Document:
     return document
 
 
-def verify_document(document: Document) -> bool:
-    """Whether the signature is ours and covers exactly the document's current content.
-
-    Authenticity only: a revoked document still verifies; look at its status as well.
-    """
-    payload = signing.verified_payload(document.signature)
-    return payload is not None and payload == signing.canonical(signing.content_of(document))
+def verify_document(document: Document) -> verifier.Verdict | None:
+    """The verifier's verdict on the stored credential (every field disclosed, no holder
+    binding asked), with the live status; None for an uploaded scan (nothing signed)."""
+    if document.kind != DocumentKind.ISSUED or not document.credential:
+        return None
+    verdict = verifier.verify(
+        document.credential,
+        keys=LocalKeys(),
+        statuses=LocalStatuses(),
+        require_holder_binding=False,
+    )
+    if verdict.valid or verdict.code in {"revoked", "suspended", "expired"}:
+        # The signature holds: the stored copy must say what was signed.
+        signed = credentials.all_claims(document)
+        if (
+            verdict.document_number != document.number
+            or {k: v for k, v in signed.items() if not k.startswith("age_over_")}
+            != document.data
+            or verdict.issuer != keys.issuer_id(document.issuer)
+        ):
+            return verifier.tampered(verdict)
+    return verdict
 
 
 __all__ = ["documents_for_citizen", "get_document_for_citizen", "verify_document"]

@@ -1,4 +1,5 @@
-"""Wallet URLs: the citizen's documents under /me/documents/."""
+"""Wallet URLs: the citizen's documents under /me/documents/, and the issuers' public
+keys and status lists under /wallet/issuers/<agency code>/."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -12,5 +13,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "me/documents/<str:number>/download/",
         views.document_download,
         name="document_download",
+    ),
+    # Issuer identifier (``iss``), its JWKS and status lists: public, stable URLs.
+    path("wallet/issuers/<str:code>", views.issuer, name="issuer"),
+    path("wallet/issuers/<str:code>/jwks.json", views.issuer_jwks, name="issuer_jwks"),
+    path(
+        "wallet/issuers/<str:code>/status/<int:number>",
+        views.status_list,
+        name="status_list",
+    ),
+    path(
+        ".well-known/jwt-vc-issuer/wallet/issuers/<str:code>",
+        views.issuer_metadata,
+        name="issuer_metadata",
     ),
 ]

@@ -187,7 +187,10 @@ def create_client(
         confidential = True
         if not set(allowed) <= set(SYSTEM_SCOPES):
             raise ValidationFailed(
-                _("Hệ thống kết nối (client credentials) chỉ được phạm vi registry:read."),
+                _(
+                    "Hệ thống kết nối (client credentials) chỉ được các phạm vi hệ thống "
+                    "registry:read, wallet:issue, wallet:read."
+                ),
                 code="system_scopes_only",
                 field="allowed_scopes",
             )

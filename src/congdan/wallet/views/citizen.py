@@ -20,39 +20,14 @@ from congdan.core.errors import NotFound
 from congdan.identity.decorators import citizen_required
 from congdan.identity.models import EidAccount
 from congdan.registry.models import Person, Sex
-from congdan.wallet import signing
-from congdan.wallet.models import Document
+from congdan.wallet import keys
+from congdan.wallet.doctypes import field_label
+from congdan.wallet.models import CredentialFormat, Document
 from congdan.wallet.selectors import (
     documents_for_citizen,
     get_document_for_citizen,
     verify_document,
 )
-
-# Labels of the fields procedure specs commonly put in a document; any other field is
-# shown under its code.
-FIELD_LABELS = {
-    "full_name": _("Họ, chữ đệm và tên"),
-    "id_number": _("Số định danh cá nhân"),
-    "birth_date": _("Ngày sinh"),
-    "sex": _("Giới tính"),
-    "birth_place": _("Nơi sinh"),
-    "ethnicity": _("Dân tộc"),
-    "nationality": _("Quốc tịch"),
-    "father_name": _("Họ tên cha"),
-    "mother_name": _("Họ tên mẹ"),
-    "card_number": _("Số thẻ"),
-    "address": _("Địa chỉ"),
-    "registration_place": _("Nơi đăng ký"),
-    "registration_date": _("Ngày đăng ký"),
-    "valid_from": _("Có giá trị từ"),
-    "valid_until": _("Có giá trị đến"),
-    "procedure": _("Thủ tục"),
-    "dossier": _("Hồ sơ"),
-    "child_id_number": _("Số định danh cá nhân của trẻ"),
-    "household_code": _("Số hộ"),
-    "social_insurance_number": _("Mã số bảo hiểm xã hội"),
-}
-
 
 def _person(request: HttpRequest) -> Person:
     account: EidAccount = request.eid_account  # type: ignore[attr-defined]  # set by citizen_required
@@ -80,7 +55,7 @@ def _display(key: str, value: Any) -> Any:
 
 def _fields(document: Document) -> list[tuple[Any, Any]]:
     return [
-        (FIELD_LABELS.get(key, key.replace("_", " ")), _display(key, value))
+        (field_label(key), _display(key, value))
         for key, value in document.data.items()
     ]
 
@@ -113,8 +88,7 @@ def document_detail(request: HttpRequest, number: str) -> HttpResponse:
         {
             "document": document,
             "fields": _fields(document),
-            "signature_valid": verify_document(document),
-            "kid": signing.header_of(document.signature).get("kid", ""),
+            "verdict": verify_document(document),
             "is_child": document.holder_id != _person(request).pk,
         },
     )
@@ -124,25 +98,19 @@ def document_detail(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 @citizen_required
 def document_download(request: HttpRequest, number: str) -> HttpResponse:
-    """The signed JSON: the content, its JWS (the payload inside is what was signed) and
-    where to find the public key."""
+    """The credential as issued: an SD-JWT VC (``<JWT>~<disclosures>~``) or a compact
+    JWS, as a file a verifier or another wallet can read."""
     document = _document(request, number)
-    header = signing.header_of(document.signature)
-    body = {
-        "format": signing.FORMAT,
-        "document": signing.content_of(document),
-        "status": document.status,
-        "signature": {
-            "jws": document.signature,
-            "alg": header.get("alg", ""),
-            "kid": header.get("kid", ""),
-            "jwks_uri": request.build_absolute_uri(reverse("identity:oidc_jwks")),
-        },
-    }
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8"),
-        content_type="application/json; charset=utf-8",
+    if not document.credential or document.issuer is None:
+        raise Http404
+    media = (
+        "application/dc+sd-jwt"
+        if document.credential_format == CredentialFormat.SD_JWT_VC
+        else "application/jwt"
     )
+    response = HttpResponse(document.credential.encode("ascii"), content_type=media)
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", document.number)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.json"'
+    suffix = "sd-jwt" if document.credential_format == CredentialFormat.SD_JWT_VC else "jwt"
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{suffix}"'
+    response["Link"] = f'<{keys.jwks_uri(document.issuer)}>; rel="jwks"'
     return response

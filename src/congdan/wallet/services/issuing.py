@@ -1,8 +1,12 @@
-"""Issuing and revoking wallet documents (DESIGN rule 1).
+"""Issuing documents and changing their status (DESIGN rule 1).
 
 ``issue_document`` is called by the procedures app inside the transaction that approves
 a dossier: it joins that transaction (``atomic`` nests as a savepoint), raises every
-error, and sends its SMS only once everything has committed.
+error, and sends its SMS only once everything has committed. ``create_issued`` is the
+shared core (no permission check) that the issuer API and the seed also use.
+
+Status: valid ⇄ suspended, and either → revoked (final). Only officers of the issuing
+agency change it; the status list shows the change to verifiers at their next fetch.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from congdan.core.notify import send_sms
 from congdan.core.permissions import Perm, requires
 from congdan.identity.models import AccountStatus, EidAccount
 from congdan.registry.models import Person
-from congdan.wallet import signing
-from congdan.wallet.models import Document, DocumentStatus
+from congdan.wallet import credentials, statuslist
+from congdan.wallet.models import Document, DocumentEvent, DocumentStatus, EventKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -62,6 +66,14 @@ def _json_data(data: Any) -> dict[str, Any]:
         raise ValidationFailed(
             _("Nội dung giấy tờ phải là tập hợp các trường."), code="invalid_data", field="data"
         )
+    reserved = sorted(set(normalised) & credentials.RESERVED_FIELDS)
+    if reserved:
+        raise ValidationFailed(
+            _("Tên trường %(names)s dành riêng cho chứng thư số; hãy đặt tên khác.")
+            % {"names": ", ".join(reserved)},
+            code="reserved_field",
+            field="data",
+        )
     return normalised
 
 
@@ -89,14 +101,23 @@ def _phones_to_notify(holder: Person) -> list[str]:
     )
 
 
-def _notify(document_id: int, *, revoked: bool = False) -> None:
+def _notify(document_id: int, *, change: str = "") -> None:
     document = Document.objects.select_related("holder").get(pk=document_id)
     # SMS go out in Vietnamese whatever the language of the officer's session.
     with translation.override("vi"):
-        if revoked:
+        if change == "revoke":
             body = gettext(
                 "Giấy tờ %(title)s số %(number)s đã bị thu hồi. Xem chi tiết trong mục "
                 "Giấy tờ của tôi trên Cổng dịch vụ công."
+            )
+        elif change == "suspend":
+            body = gettext(
+                "Giấy tờ %(title)s số %(number)s đã bị tạm đình chỉ. Xem chi tiết trong mục "
+                "Giấy tờ của tôi trên Cổng dịch vụ công."
+            )
+        elif change == "reinstate":
+            body = gettext(
+                "Giấy tờ %(title)s số %(number)s đã được khôi phục hiệu lực."
             )
         else:
             body = gettext(
@@ -140,6 +161,92 @@ def _validate_issue(
         )
 
 
+def create_issued(
+    *,
+    actor: Actor | None,
+    actor_label: str,
+    holder: Person,
+    doc_type: str,
+    title_vi: str,
+    title_en: str,
+    issuer: Agency,
+    data: dict[str, Any],
+    source_ref: str,
+    valid_until: dt.date | None = None,
+    integrated: bool = False,
+) -> Document:
+    """Validate, number, sign and save an issued document, with its event, change record
+    and SMS on commit. No permission check: the caller has done it (an officer's
+    ``issue_document``, an issuer system's ``push_document``)."""
+    _validate_issue(doc_type, title_vi, title_en, issuer, valid_until)
+    content = _json_data(data)
+    with transaction.atomic():
+        document = Document(
+            holder=holder,
+            doc_type=doc_type,
+            integrated=integrated,
+            title_vi=" ".join(title_vi.split()),
+            title_en=" ".join(title_en.split()),
+            issuer=issuer,
+            issued_by=actor if isinstance(actor, User) else None,
+            # Whole seconds: the signed time reads back the same from any database.
+            issued_at=timezone.now().replace(microsecond=0),
+            valid_until=valid_until,
+            data=content,
+            source_ref=source_ref.strip()[:80],
+            status=DocumentStatus.VALID,
+        )
+        for _attempt in range(NUMBER_ATTEMPTS):
+            document.number = _new_number(issuer, doc_type)
+            ((status_list, index),) = statuslist.allocate(issuer)
+            document.status_list, document.status_index = status_list, index
+            document.credential, document.credential_format = credentials.build(
+                document,
+                holder_id_number=holder.id_number,
+                status_list=status_list,
+                status_index=index,
+            )
+            try:
+                with transaction.atomic(savepoint=True):
+                    document.save(force_insert=True)
+            except IntegrityError:
+                document.pk = None
+                document._state.adding = True
+                if Document.objects.filter(number=document.number).exists() or (
+                    Document.objects.filter(status_list=status_list, status_index=index).exists()
+                ):
+                    continue  # drew a serial or a status index already used: draw again
+                raise
+            break
+        else:  # pragma: no cover -- ten collisions of 48-bit random serials
+            raise Conflict(
+                _("Không cấp được số giấy tờ mới; vui lòng thử lại."),
+                code="number_allocation_exhausted",
+            )
+        DocumentEvent.objects.create(
+            document=document,
+            kind=EventKind.ISSUED,
+            actor_label=actor_label[:150],
+            detail={"issuer": issuer.code, "source_ref": document.source_ref},
+        )
+        record_change(
+            actor if isinstance(actor, User) else None,
+            action="issue_document",
+            obj=document,
+            person_id=holder.pk,
+            changes={
+                "number": [None, document.number],
+                "doc_type": [None, doc_type],
+                "issuer": [None, issuer.code],
+                "status": [None, DocumentStatus.VALID.value],
+            },
+            reason=document.source_ref or actor_label,
+        )
+        document_id = document.pk
+        transaction.on_commit(lambda: _notify(document_id))
+    return document
+
+
 @requires(Perm.DOSSIER_PROCESS)
 def issue_document(
     actor: Actor,
@@ -163,97 +270,138 @@ def issue_document(
         raise ValidationFailed(
             _("Chưa xác định cơ quan cấp giấy tờ."), code="required", field="issuer"
         )
-    _validate_issue(doc_type, title_vi, title_en, issuer, valid_until)
-    content = _json_data(data)
-    with transaction.atomic():
-        document = Document(
-            holder=holder,
-            doc_type=doc_type,
-            title_vi=" ".join(title_vi.split()),
-            title_en=" ".join(title_en.split()),
-            issuer=issuer,
-            issued_by=actor if isinstance(actor, User) else None,
-            # Whole seconds: the signed ISO time reads back the same from any database.
-            issued_at=timezone.now().replace(microsecond=0),
-            valid_until=valid_until,
-            data=content,
-            source_ref=source_ref.strip()[:80],
-            status=DocumentStatus.VALID,
-        )
-        for _attempt in range(NUMBER_ATTEMPTS):
-            document.number = _new_number(issuer, doc_type)
-            document.signature = signing.sign(signing.content_of(document))
-            try:
-                with transaction.atomic(savepoint=True):
-                    document.save(force_insert=True)
-            except IntegrityError:
-                document.pk = None
-                document._state.adding = True
-                if Document.objects.filter(number=document.number).exists():
-                    continue  # drew a serial already used: draw again
-                raise
-            break
-        else:  # pragma: no cover -- ten collisions of 48-bit random serials
-            raise Conflict(
-                _("Không cấp được số giấy tờ mới; vui lòng thử lại."),
-                code="number_allocation_exhausted",
-            )
-        record_change(
-            actor,
-            action="issue_document",
-            obj=document,
-            person_id=holder.pk,
-            changes={
-                "number": [None, document.number],
-                "doc_type": [None, doc_type],
-                "issuer": [None, issuer.code],
-                "status": [None, DocumentStatus.VALID.value],
-            },
-            reason=document.source_ref,
-        )
-        document_id = document.pk
-        transaction.on_commit(lambda: _notify(document_id))
-    return document
+    return create_issued(
+        actor=actor,
+        actor_label=actor.get_username() if isinstance(actor, User) else "",
+        holder=holder,
+        doc_type=doc_type,
+        title_vi=title_vi,
+        title_en=title_en,
+        issuer=issuer,
+        data=data,
+        source_ref=source_ref,
+        valid_until=valid_until,
+    )
 
 
-@requires(Perm.DOSSIER_PROCESS)
-def revoke_document(actor: Actor, *, number: str, reason: str) -> Document:
-    """Revoke a document; only officers of the agency that issued it may."""
+def _clean_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
-        raise ValidationFailed(_("Nhập lý do thu hồi."), code="required", field="reason")
+        raise ValidationFailed(_("Nhập lý do."), code="required", field="reason")
     if len(reason) > MAX_REASON:
         raise ValidationFailed(
             _("Lý do quá dài (tối đa %(n)d ký tự).") % {"n": MAX_REASON},
             code="too_long",
             field="reason",
         )
+    return reason
+
+
+# (from statuses) → to, the event, and the SMS kind
+_CHANGES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "revoke": (
+        (DocumentStatus.VALID, DocumentStatus.SUSPENDED),
+        DocumentStatus.REVOKED,
+        EventKind.REVOKED,
+    ),
+    "suspend": ((DocumentStatus.VALID,), DocumentStatus.SUSPENDED, EventKind.SUSPENDED),
+    "reinstate": ((DocumentStatus.SUSPENDED,), DocumentStatus.VALID, EventKind.REINSTATED),
+}
+_CONFLICTS = {
+    "revoke": (_("Giấy tờ đã bị thu hồi trước đó."), "already_revoked"),
+    "suspend": (_("Chỉ tạm đình chỉ được giấy tờ đang có hiệu lực."), "not_valid"),
+    "reinstate": (_("Chỉ khôi phục được giấy tờ đang bị tạm đình chỉ."), "not_suspended"),
+}
+
+
+def change_status(
+    *,
+    actor: Actor | None,
+    actor_label: str,
+    agency_id: int | None,
+    number: str,
+    change: str,
+    reason: str,
+) -> Document:
+    """Revoke, suspend or reinstate; ``agency_id`` is the acting officer's or system's
+    agency, which must be the issuer. No permission check beyond that: callers check."""
+    reason = _clean_reason(reason)
+    allowed_from, target, event = _CHANGES[change]
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(number=number).first()
         if document is None:
             raise NotFound(_("Không tìm thấy giấy tờ."), code="document_not_found")
-        if getattr(actor, "agency_id", None) != document.issuer_id:
+        if agency_id is None or agency_id != document.issuer_id:
             raise PermissionDenied(
-                _("Chỉ cơ quan đã cấp giấy tờ mới được thu hồi."), code="not_issuer"
+                _("Chỉ cơ quan đã cấp giấy tờ mới được thay đổi trạng thái."), code="not_issuer"
             )
-        if document.status == DocumentStatus.REVOKED:
-            raise Conflict(_("Giấy tờ đã bị thu hồi trước đó."), code="already_revoked")
-        document.status = DocumentStatus.REVOKED
-        document.revoked_at = timezone.now()
-        document.revoked_by = actor if isinstance(actor, User) else None
-        document.revocation_reason = reason
-        document.save(update_fields=["status", "revoked_at", "revoked_by", "revocation_reason"])
+        if document.status not in allowed_from:
+            message, code = _CONFLICTS[change]
+            raise Conflict(message, code=code)
+        before = document.status
+        now = timezone.now()
+        user = actor if isinstance(actor, User) else None
+        document.status = target
+        if target == DocumentStatus.REVOKED:
+            document.revoked_at, document.revoked_by = now, user
+            document.revocation_reason = reason
+        elif target == DocumentStatus.SUSPENDED:
+            document.suspended_at, document.suspended_by = now, user
+            document.suspension_reason = reason
+        else:
+            document.suspended_at, document.suspended_by = None, None
+            document.suspension_reason = ""
+        document.save()
+        DocumentEvent.objects.create(
+            document=document, kind=event, actor_label=actor_label[:150], detail={"reason": reason}
+        )
         record_change(
-            actor,
-            action="revoke_document",
+            user,
+            action=f"{change}_document",
             obj=document,
             person_id=document.holder_id,
-            changes={"status": [DocumentStatus.VALID.value, DocumentStatus.REVOKED.value]},
+            changes={"status": [before, target]},
             reason=reason,
         )
         document_id = document.pk
-        transaction.on_commit(lambda: _notify(document_id, revoked=True))
+        transaction.on_commit(lambda: _notify(document_id, change=change))
     return document
 
 
-__all__ = ["issue_document", "revoke_document"]
+def _officer_change(actor: Actor, number: str, change: str, reason: str) -> Document:
+    return change_status(
+        actor=actor,
+        actor_label=actor.get_username() if isinstance(actor, User) else "",
+        agency_id=getattr(actor, "agency_id", None),
+        number=number,
+        change=change,
+        reason=reason,
+    )
+
+
+@requires(Perm.DOSSIER_PROCESS)
+def revoke_document(actor: Actor, *, number: str, reason: str) -> Document:
+    """Revoke a document (final); only officers of the agency that issued it may."""
+    return _officer_change(actor, number, "revoke", reason)
+
+
+@requires(Perm.DOSSIER_PROCESS)
+def suspend_document(actor: Actor, *, number: str, reason: str) -> Document:
+    """Suspend a valid document (verifiers see "suspended") until reinstated."""
+    return _officer_change(actor, number, "suspend", reason)
+
+
+@requires(Perm.DOSSIER_PROCESS)
+def reinstate_document(actor: Actor, *, number: str, reason: str) -> Document:
+    """Make a suspended document valid again."""
+    return _officer_change(actor, number, "reinstate", reason)
+
+
+__all__ = [
+    "change_status",
+    "create_issued",
+    "issue_document",
+    "reinstate_document",
+    "revoke_document",
+    "suspend_document",
+]

@@ -1,0 +1,137 @@
+"""A document as a verifiable credential, and presentations of it.
+
+Claims of every credential (in clear): ``iss`` (the issuing agency's URL), ``iat``,
+``exp`` (end of ``valid_until``, Vietnam time) when it expires, ``vct``
+(``urn:vn:congdan:doc:<doc_type>``), ``cnf.jwk`` (the holder's key), ``status``
+(its place in the issuer's status list), ``document_number`` and ``issuer_name``.
+
+The document's fields are selectively disclosable (SD-JWT VC) unless its type says the
+claim set needs no hiding (compact JWS, everything in clear). A document with a birth
+date also gets ``age_over_N: true`` for each threshold the holder had reached when it was
+issued, so "over 18" can be shown without the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from congdan.wallet import doctypes, jose, keys, sdjwt
+from congdan.wallet.models import CredentialFormat
+
+if TYPE_CHECKING:
+    from congdan.wallet.models import Document, StatusList
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+CLEAR_CLAIMS = frozenset({"document_number", "issuer_name"})
+# Names a document's data may not use: they are the credential's own claims.
+RESERVED_FIELDS = sdjwt.RESERVED | CLEAR_CLAIMS | {"_sd", "_sd_alg"}
+# A QR code holds at most 2,953 bytes (version 40, level L); keep a margin for the
+# scanner: a presentation longer than this is shared by link only.
+QR_MAX = 2300
+
+
+def _age_claims(data: dict[str, Any], on: dt.date) -> dict[str, bool]:
+    raw = data.get("birth_date")
+    if not isinstance(raw, str):
+        return {}
+    try:
+        born = dt.date.fromisoformat(raw)
+    except ValueError:
+        return {}
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return {f"age_over_{n}": True for n in doctypes.AGE_THRESHOLDS if age >= n}
+
+
+def _epoch_end_of(day: dt.date) -> int:
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=VN)
+    return int(end.timestamp())
+
+
+def build(
+    document: Document,
+    *,
+    holder_id_number: str,
+    status_list: StatusList,
+    status_index: int,
+) -> tuple[str, str]:
+    """(credential, format) for a document about to be saved; signed with the issuer's
+    current key. ``document.issuer`` must be set."""
+    agency = document.issuer
+    assert agency is not None  # noqa: S101 -- uploads are never signed; callers check
+    kind = doctypes.doc_type(document.doc_type, document.title_vi, document.title_en)
+    key = keys.current_key(agency)
+    issued = document.issued_at
+    claims: dict[str, Any] = {
+        "iss": keys.issuer_id(agency),
+        "iat": int(issued.timestamp()),
+        "vct": kind.vct,
+        "cnf": {"jwk": keys.holder_jwk(holder_id_number)},
+        "status": {
+            "status_list": {
+                "idx": status_index,
+                "uri": keys.status_list_uri(agency, status_list.number),
+            }
+        },
+        "document_number": document.number,
+        "issuer_name": agency.name,
+    }
+    if document.valid_until is not None:
+        claims["exp"] = _epoch_end_of(document.valid_until)
+    fields = {**document.data, **_age_claims(document.data, issued.astimezone(VN).date())}
+    if kind.selective:
+        header = {"typ": sdjwt.TYP_SD_JWT_VC, "kid": key.kid}
+        credential = sdjwt.issue(
+            header=header, claims=claims, disclosable=fields, key=keys.private_key(key)
+        )
+        return credential, CredentialFormat.SD_JWT_VC
+    header = {"typ": sdjwt.TYP_JWT_VC, "kid": key.kid}
+    return jose.sign(header, {**claims, **fields}, keys.private_key(key)), CredentialFormat.JWS
+
+
+def disclosable(document: Document) -> list[str]:
+    """The claim names the holder can choose among (SD-JWT), in the credential's order;
+    empty for a compact JWS, which is shown whole."""
+    if document.credential_format != CredentialFormat.SD_JWT_VC or not document.credential:
+        return []
+    return list(sdjwt.disclosure_names(document.credential))
+
+
+def all_claims(document: Document) -> dict[str, Any]:
+    """Every claim of the credential a holder could show (data and age claims)."""
+    if document.credential_format == CredentialFormat.JWS:
+        _h, payload, _i, _s = jose.parse(document.credential)
+        return {k: v for k, v in payload.items() if k not in sdjwt.RESERVED | CLEAR_CLAIMS}
+    parsed = sdjwt.split(document.credential)
+    return sdjwt.disclosed_claims(parsed)
+
+
+def present(
+    document: Document,
+    *,
+    claims: list[str],
+    aud: str,
+    nonce: str,
+    expires_at: dt.datetime | None,
+) -> str:
+    """A presentation of ``claims`` bound to the holder's key, for audience ``aud``.
+
+    A compact JWS credential is presented whole (``claims`` is ignored): ``<JWS>~<KB>``.
+    """
+    holder_key = keys.holder_key(document.holder.id_number)
+    exp = int(expires_at.timestamp()) if expires_at is not None else None
+    credential = document.credential
+    if document.credential_format == CredentialFormat.JWS:
+        credential = credential + "~"
+        claims = []
+    return sdjwt.present(
+        credential,
+        claims=claims,
+        holder_key=holder_key,
+        aud=aud,
+        nonce=nonce,
+        iat=int(time.time()),
+        exp=exp,
+    )

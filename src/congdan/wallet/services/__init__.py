@@ -1,0 +1,27 @@
+"""The wallet's state changes (DESIGN rule 1), one module per concern:
+
+- ``issuing``: issue a document, revoke / suspend / reinstate it;
+- ``sharing``: share chosen fields by link or QR, revoke a share;
+- ``uploads``: a citizen uploads a scan, an officer verifies it;
+- ``consents``: a citizen lets a requester system pull documents.
+"""
+
+from congdan.wallet.services.issuing import (
+    ADULT_AGE,
+    change_status,
+    create_issued,
+    issue_document,
+    reinstate_document,
+    revoke_document,
+    suspend_document,
+)
+
+__all__ = [
+    "ADULT_AGE",
+    "change_status",
+    "create_issued",
+    "issue_document",
+    "reinstate_document",
+    "revoke_document",
+    "suspend_document",
+]
