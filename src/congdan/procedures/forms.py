@@ -4,7 +4,10 @@
 widget and the parsing, the spec's rules the validation (messages in Vietnamese). A field
 the state prefilled is disabled — Django then ignores whatever a tampered request sends
 for it and keeps the registry's value — and labelled with its source. Each document the
-state does not already hold becomes a file field (PDF, JPEG or PNG, size-checked).
+state does not already hold becomes a file field (PDF, JPEG or PNG, size-checked); when
+the applicant's wallet holds a document that satisfies it (``wallet_reuse``), a choice of
+those documents comes first, the first one chosen, with "upload a file instead" as the
+last option.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from congdan.geo.models import AdministrativeUnit
+from congdan.procedures import wallet_reuse
 from congdan.registry import idnumbers
 from congdan.registry.models import Ethnicity, Relationship, Sex
 
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 
     from congdan.procedures.specs import DocumentSpec, FieldSpec
     from congdan.registry.models import Person
+    from congdan.wallet.models import Document
 
 PHONE = re.compile(r"^(0|\+84)[0-9]{9,10}$")
 HOUSEHOLD = re.compile(r"^[A-Za-z0-9-]{3,20}$")
@@ -51,6 +56,36 @@ def upload_problem(upload: UploadedFile, max_mb: int) -> str | None:
     if sniff(head) is None:
         return str(_("Chỉ nhận tệp PDF, JPEG hoặc PNG (tệp tải lên không hợp lệ)."))
     return None
+
+
+def _wallet_label(document: Document) -> str:
+    text = _("%(title)s số %(number)s") % {"title": document.title, "number": document.number}
+    if document.kind == "uploaded":
+        text += " — " + str(_("bản chụp đã được xác thực"))
+    if document.valid_until is not None:
+        text += " — " + str(
+            _("có giá trị đến %(date)s") % {"date": f"{document.valid_until:%d/%m/%Y}"}
+        )
+    return f"{text} ({document.holder.full_name})"
+
+
+def wallet_choice(doc: DocumentSpec, offered: list[Document]) -> forms.ChoiceField:
+    """A choice among the wallet documents that satisfy ``doc``, or an upload ("")."""
+    return forms.ChoiceField(
+        label=str(doc.name),
+        choices=[
+            *((d.number, _wallet_label(d)) for d in offered),
+            ("", _("Không dùng giấy tờ trong Kho: tải lên tệp khác")),
+        ],
+        required=False,
+        initial=offered[0].number,
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": _(
+                "Giấy tờ đã chọn không có trong Kho giấy tờ của bạn hoặc không còn hiệu lực."
+            )
+        },
+    )
 
 
 def _label(spec: FieldSpec) -> str:
@@ -187,6 +222,7 @@ class ApplicationForm(forms.Form):
         province_id: int | None,
         linked: dict[str, list[Person]],
         initial_data: dict[str, Any] | None = None,
+        wallet: dict[str, list[Document]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -203,15 +239,31 @@ class ApplicationForm(forms.Form):
             elif initial_data and spec.name in initial_data:
                 field.initial = initial_data[spec.name]
             self.fields[spec.name] = field
+        # Requirement code -> the usable wallet documents offered for it.
+        self.wallet = {code: docs for code, docs in (wallet or {}).items() if docs}
         for doc in documents:
+            offered = self.wallet.get(doc.code)
+            if offered:
+                self.fields[wallet_reuse.field_name(doc.code)] = wallet_choice(doc, offered)
             self.fields[f"doc_{doc.code}"] = forms.FileField(
-                label=str(doc.name), required=doc.required
+                label=str(doc.name) if not offered else _("Hoặc tải lên tệp khác"),
+                # With a wallet document offered, an upload is needed only instead of it.
+                required=doc.required and not offered,
             )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         for code, doc in self.documents.items():
             upload: UploadedFile | None = cleaned.get(f"doc_{code}")
+            if cleaned.get(wallet_reuse.field_name(code)):
+                # The wallet document is attached; a file sent along is not used.
+                cleaned[f"doc_{code}"] = None
+                continue
+            if code in self.wallet and upload is None and doc.required:
+                self.add_error(
+                    f"doc_{code}",
+                    _("Chọn giấy tờ trong Kho giấy tờ hoặc tải tệp lên."),
+                )
             if upload is None:
                 continue
             problem = upload_problem(upload, doc.max_mb)
@@ -240,6 +292,37 @@ class ApplicationForm(forms.Form):
             for code in self.documents
             if self.cleaned_data.get(f"doc_{code}")
         }
+
+    def wallet_choices(self) -> dict[str, str]:
+        """Requirement code -> number of the wallet document chosen for it."""
+        return {
+            code: self.cleaned_data[wallet_reuse.field_name(code)]
+            for code in self.wallet
+            if self.cleaned_data.get(wallet_reuse.field_name(code))
+        }
+
+    def wallet_blocks(self) -> list[dict[str, Any]]:
+        """What the template shows for each requirement a wallet document can satisfy:
+        the chooser, the upload field, and the document currently chosen."""
+        blocks = []
+        for code, offered in self.wallet.items():
+            name = wallet_reuse.field_name(code)
+            bound = self[name]
+            value = bound.value()  # the request's choice, or the initial one
+            chosen = next((d for d in offered if d.number == value), None)
+            blocks.append(
+                {
+                    "spec": self.documents[code],
+                    "choice": bound,
+                    "upload": self[f"doc_{code}"],
+                    "chosen": chosen,
+                    "offered": offered,
+                }
+            )
+        return blocks
+
+    def wallet_field_names(self) -> set[str]:
+        return {wallet_reuse.field_name(c) for c in self.wallet} | {f"doc_{c}" for c in self.wallet}
 
     def source_of(self, name: str) -> str | None:
         entry = self.prefill.get(name)

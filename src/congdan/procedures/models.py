@@ -220,9 +220,21 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(models.Model):
+    """A document of a dossier: an uploaded file, or a reference to a document of the
+    applicant's (or their child's) wallet, in which case ``file`` is empty and ``sha256``
+    is the digest of the credential (or of the verified scan) at the time of use."""
+
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="attachments")
     document_code = models.CharField(max_length=60)
-    file = models.FileField(upload_to=attachment_path)
+    file = models.FileField(upload_to=attachment_path, blank=True)
+    wallet_document = models.ForeignKey(
+        "wallet.Document",
+        verbose_name=_("giấy tờ trong Kho giấy tờ"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=60)
     size = models.PositiveIntegerField()

@@ -20,6 +20,7 @@ from congdan.audit.services import log_access
 from congdan.core.errors import NotFound
 from congdan.procedures.models import (
     OPEN_STATUSES,
+    Attachment,
     Bundle,
     Dossier,
     DossierEvent,
@@ -101,6 +102,39 @@ def dossier_for_officer(actor: Actor, code: str) -> Dossier:
         purpose="dossier_processing",
     )
     return dossier
+
+
+WALLET_DOCUMENT_FIELDS = ("wallet_document",)
+
+
+def wallet_attachment_for_officer(actor: Actor, code: str, attachment_id: int) -> Attachment:
+    """A wallet document attached to a dossier the officer may see (NotFound otherwise),
+    with the document loaded. The officer reads the holder's document: access-logged."""
+    dossier = dossiers_for(actor).filter(code=code).first()
+    attachment = (
+        Attachment.objects.select_related(
+            "dossier",
+            "wallet_document",
+            "wallet_document__holder",
+            "wallet_document__issuer",
+            "wallet_document__checked_by",
+        )
+        .filter(dossier=dossier, pk=attachment_id, wallet_document__isnull=False)
+        .first()
+        if dossier is not None
+        else None
+    )
+    if attachment is None or attachment.wallet_document is None:
+        raise NotFound(_("Không tìm thấy giấy tờ."), code="document_not_found")
+    log_access(
+        actor,
+        person_ids=[attachment.wallet_document.holder_id],
+        channel=Channel.UI,
+        view="dossier_wallet_document",
+        fields=WALLET_DOCUMENT_FIELDS,
+        purpose="dossier_processing",
+    )
+    return attachment
 
 
 def officer_can_see(actor: Actor, code: str) -> bool:

@@ -26,6 +26,7 @@ from django.utils.translation import get_language
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from congdan.payments.fees import FeeSpec
+from congdan.wallet.doctypes import INTEGRATED
 
 CODE = r"^[a-z][a-z0-9_]{1,59}$"
 
@@ -172,6 +173,16 @@ class DocumentSpec(_Strict):
     # Not asked for when the state already holds it (once-only).
     skip_if: Literal[STATE_HOLDS] | None = None  # type: ignore[valid-type]  # as above
     max_mb: int = Field(default=5, ge=1, le=20)
+    # Wallet document types that satisfy the requirement instead of an upload: a valid
+    # issued document, or an uploaded scan an officer verified (docs/procedures.md).
+    wallet_types: list[Annotated[str, Field(pattern=CODE)]] = []
+
+    @model_validator(mode="after")
+    def _check_wallet_types(self) -> DocumentSpec:
+        for index, code in enumerate(self.wallet_types):
+            if code in self.wallet_types[:index]:
+                raise SpecError(f"wallet_types repeat: {code}", ("wallet_types", index))
+        return self
 
 
 class StepSpec(_Strict):
@@ -432,13 +443,40 @@ class Catalogue:
         return self.bundles.get(code)
 
 
+def _check_wallet_types(
+    procedures: dict[str, ProcedureSpec], files: dict[str, Path]
+) -> list[SpecProblem]:
+    """A document's ``wallet_types`` name types the wallet holds: the integrated documents
+    and the results of the catalogue's procedures (a typo would never match a document)."""
+    known = set(INTEGRATED) | {p.result.doc_type for p in procedures.values()}
+    problems: list[SpecProblem] = []
+    for spec in procedures.values():
+        lines: dict[tuple[Any, ...], int] | None = None
+        for d_index, doc in enumerate(spec.documents):
+            for t_index, code in enumerate(doc.wallet_types):
+                if code in known:
+                    continue
+                if lines is None:
+                    lines = _lines_of_file(files[spec.code])
+                where = ("documents", d_index, "wallet_types", t_index)
+                problems.append(
+                    SpecProblem(
+                        files[spec.code],
+                        _line_of(lines, where),
+                        f"documents.{d_index}.wallet_types.{t_index}: unknown wallet document "
+                        f"type {code}",
+                    )
+                )
+    return problems
+
+
 def _cross_check(
     procedures: dict[str, ProcedureSpec],
     bundles: dict[str, BundleSpec],
     files: dict[str, Path],
     broken: Collection[str] = (),
 ) -> list[SpecProblem]:
-    problems: list[SpecProblem] = []
+    problems = _check_wallet_types(procedures, files)
     for bundle in bundles.values():
         path = files[f"bundle:{bundle.code}"]
         lines = _lines_of_file(path)

@@ -21,6 +21,11 @@ urlpatterns = [
         name="office_attachment",
     ),
     path(
+        "office/dossiers/<slug:code>/wallet/<int:attachment_id>/",
+        officer.wallet_document_view,
+        name="office_wallet_document",
+    ),
+    path(
         "office/dossiers/<slug:code>/<slug:action>/",
         officer.dossier_action,
         name="office_dossier_action",

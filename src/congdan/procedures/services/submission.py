@@ -22,7 +22,7 @@ from congdan.geo.selectors import commune_by_code
 from congdan.identity import otp
 from congdan.identity.models import AccountStatus, CodePurpose, EidAccount
 from congdan.payments.fees import FeeContext, FeeQuote, compute_fee
-from congdan.procedures import prefill
+from congdan.procedures import prefill, wallet_reuse
 from congdan.procedures.application import (
     Application,
     Part,
@@ -50,6 +50,7 @@ from congdan.procedures.services._common import (
 )
 from congdan.procedures.specs import catalogue
 from congdan.registry.models import Person, VitalStatus
+from congdan.wallet.models import CredentialFormat, Document, DocumentEvent, EventKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -172,6 +173,45 @@ def _save_attachment(dossier: Dossier, code: str, upload: UploadedFile, user: An
     return attachment
 
 
+# What an attachment that references a wallet document records as its content type.
+_CREDENTIAL_TYPES: dict[str, str] = {
+    CredentialFormat.SD_JWT_VC.value: "application/dc+sd-jwt",
+    CredentialFormat.JWS.value: "application/jose",
+}
+
+
+def _attach_wallet_document(
+    dossier: Dossier, code: str, document: Document, user: Any, used_by: str
+) -> Attachment:
+    """Attach ``document`` from the wallet instead of an upload (no file is copied: the
+    attachment references it) and tell its holder's history."""
+    if document.kind == "issued":
+        content_type = _CREDENTIAL_TYPES.get(document.credential_format, "application/jose")
+        digest = hashlib.sha256(document.credential.encode()).hexdigest()
+        size = len(document.credential)
+    else:
+        content_type = document.content_type or "application/octet-stream"
+        digest = document.sha256
+        size = document.file_size or 0
+    attachment = Attachment.objects.create(
+        dossier=dossier,
+        document_code=code,
+        wallet_document=document,
+        original_name=f"{document.title_vi} {document.number}"[:200],
+        content_type=content_type[:60],
+        size=size,
+        sha256=digest,
+        uploaded_by=user if isinstance(user, User) else None,
+    )
+    DocumentEvent.objects.create(
+        document=document,
+        kind=EventKind.ATTACHED,
+        actor_label=used_by[:150],
+        detail={"dossier": dossier.code},
+    )
+    return attachment
+
+
 def _replay(user: Any, key: str) -> Submitted | None:
     if not key:
         return None
@@ -210,6 +250,7 @@ def submit_application(
     idempotency_key: str,
     consent_code: str | None = None,
     draft_code: str | None = None,
+    wallet_documents: dict[str, str] | None = None,
 ) -> Submitted:
     """File ``app`` with the cleaned form ``data``: one dossier, or a bundle whose parts go
     to their agencies in dependency order.
@@ -218,11 +259,21 @@ def submit_application(
     ``actor`` is an officer with ``DOSSIER_FILE_FOR_CITIZEN`` and ``consent_code`` the
     code the citizen received by SMS. Submitting twice with the same idempotency key
     returns the first submission.
+
+    ``wallet_documents`` maps a requirement code to the number of a wallet document that
+    stands for it instead of an upload; each is checked (``wallet_reuse.check_chosen``) and
+    a refusal is a ``ValidationFailed`` on ``wallet_<code>`` with nothing written.
     """
     account: EidAccount | None = getattr(app.applicant, "account", None)
     counter = consent_code is not None
     if counter:
         check_perm(actor, Perm.DOSSIER_FILE_FOR_CITIZEN)
+        if wallet_documents:
+            # The wallet is read as its holder; at the counter the officer is the reader.
+            raise ValidationFailed(
+                _("Tại bộ phận một cửa, giấy tờ được nộp bằng tệp tải lên."),
+                code="wallet_not_at_counter",
+            )
         if account is None:
             raise ValidationFailed(
                 _("Công dân chưa có tài khoản định danh điện tử để xác nhận đồng ý."),
@@ -268,6 +319,7 @@ def submit_application(
                 key=idempotency_key,
                 channel=channel,
                 applicant_user=applicant_user,
+                wallet_documents=wallet_documents or {},
             )
             if draft_code and not counter:
                 # The draft was the citizen's scratch copy; the submission replaces it.
@@ -292,7 +344,11 @@ def _create(
     key: str,
     channel: str,
     applicant_user: Any,
+    wallet_documents: dict[str, str],
 ) -> Submitted:
+    # First: a refused wallet document writes nothing.
+    from_wallet = wallet_reuse.check_chosen(app, wallet_documents) if wallet_documents else {}
+    uploads = {code: upload for code, upload in uploads.items() if code not in from_wallet}
     now = timezone.now()
     today = timezone.localdate()
     officer = actor if channel == Channel.COUNTER and isinstance(actor, User) else None
@@ -346,6 +402,14 @@ def _create(
         if subject is not None and subject.pk != app.applicant.person.pk:
             prefill.log_prefill(actor, subject, part.code, [f.name for f in part.own_fields()])
     _store_attachments(dossiers, uploads, app, actor if actor.is_authenticated else None)
+    for doc_code, document in from_wallet.items():
+        _attach_wallet_document(
+            dossiers[app.part_of_document(doc_code)],
+            doc_code,
+            document,
+            actor if actor.is_authenticated else None,
+            app.applicant.person.full_name,
+        )
     for dossier in dossiers.values():
         part = app.parts[dossier.part_index]
         waits = bundle is not None and bool(

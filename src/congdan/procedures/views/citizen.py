@@ -18,12 +18,13 @@ from congdan.core.errors import DomainError, NotFound, ValidationFailed
 from congdan.core.text import fold
 from congdan.core.web import add_domain_error
 from congdan.identity.decorators import citizen_required
-from congdan.procedures import selectors, services
+from congdan.procedures import selectors, services, wallet_reuse
 from congdan.procedures.application import Application, open_application
 from congdan.procedures.forms import ApplicationForm, upload_problem
 from congdan.procedures.models import Dossier, DossierStatus
 from congdan.procedures.prefill import log_prefill, source_label
 from congdan.procedures.specs import catalogue
+from congdan.wallet.models import Document
 
 SUPPLEMENT_MAX_MB = 5
 
@@ -75,7 +76,10 @@ def _open(request: HttpRequest, code: str, subject: str | None) -> Application:
 
 
 def _form(
-    app: Application, request: HttpRequest | None, draft: Dossier | None = None
+    app: Application,
+    request: HttpRequest | None,
+    draft: Dossier | None = None,
+    wallet: dict[str, list[Document]] | None = None,
 ) -> ApplicationForm:
     kwargs: dict[str, Any] = {}
     if request is not None and request.method == "POST":
@@ -89,6 +93,7 @@ def _form(
         linked=app.linked,
         initial_data=draft.data if draft else None,
         initial={"idempotency_key": uuid.uuid4().hex},
+        wallet=wallet,
         **kwargs,
     )
 
@@ -138,7 +143,8 @@ def apply_view(request: HttpRequest, code: str) -> HttpResponse:
     if app.needs_subject_choice:
         context["choices"] = app.linked.get(app.subject_field.name, [])  # type: ignore[union-attr]  # needs_subject_choice implies a field
         return render(request, "procedures/choose_subject.html", context)
-    form = _form(app, request, draft)
+    # Required documents already in the wallet are offered, and chosen, instead of uploads.
+    form = _form(app, request, draft, wallet_reuse.candidates(app))
     if app.subject is not None and request.method == "GET":
         # The form shows the relative's registry data: that is a read of it.
         shown = [f.name for f in app.fields if (f.prefill or "").startswith("subject.")]
@@ -157,6 +163,7 @@ def apply_view(request: HttpRequest, code: str) -> HttpResponse:
                     uploads=form.uploads(),
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     draft_code=draft.code if draft else None,
+                    wallet_documents=form.wallet_choices(),
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)

@@ -26,6 +26,8 @@ from congdan.procedures.forms import ApplicationForm
 from congdan.procedures.models import Attachment, DossierStatus
 from congdan.procedures.prefill import source_label
 from congdan.procedures.specs import catalogue
+from congdan.wallet import selectors as wallet_selectors
+from congdan.wallet.doctypes import field_label
 
 ACTIONS = {
     "receive": services.receive_dossier,
@@ -81,7 +83,7 @@ def dossier_view(request: HttpRequest, code: str) -> HttpResponse:
             "spec": spec,
             "fields": fields,
             "step": step,
-            "attachments": list(dossier.attachments.all()),
+            "attachments": list(dossier.attachments.select_related("wallet_document")),
             "timeline": selectors.timeline([dossier]),
             "siblings": siblings,
             "names": {c: p.name for c, p in catalogue().procedures.items()},
@@ -122,7 +124,7 @@ def dossier_action(request: HttpRequest, code: str, action: str) -> HttpResponse
 def attachment_view(request: HttpRequest, code: str, attachment_id: int) -> FileResponse:
     dossier = selectors.dossier_for_officer(request.user, code)
     attachment = Attachment.objects.filter(dossier=dossier, pk=attachment_id).first()
-    if attachment is None:
+    if attachment is None or not attachment.file:
         raise Http404
     log_access(
         request.user,
@@ -136,6 +138,61 @@ def attachment_view(request: HttpRequest, code: str, attachment_id: int) -> File
     response["Content-Disposition"] = f'inline; filename="{attachment.document_code}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# Claims every credential carries that are not the document's content.
+_TECHNICAL_CLAIMS = ("document_number",)
+
+
+@permission_required_view(Perm.DOSSIER_PROCESS)
+def wallet_document_view(
+    request: HttpRequest, code: str, attachment_id: int
+) -> HttpResponse | FileResponse:
+    """A wallet document attached to a dossier, read-only: its content as the issuer's
+    signature verifies it now (status included), or a verified scan and who verified it.
+    ``?file=1`` opens the scan itself."""
+    attachment = selectors.wallet_attachment_for_officer(request.user, code, attachment_id)
+    document = attachment.wallet_document
+    assert document is not None  # noqa: S101 -- the selector only returns these
+    if request.GET.get("file") == "1":
+        if not document.file:
+            raise Http404
+        response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+        response["Content-Disposition"] = f'inline; filename="{attachment.document_code}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+    verdict = wallet_selectors.verify_document(document)
+    claims = verdict.claims if verdict is not None and verdict.valid else document.data
+    rows = [
+        (field_label(name), value)
+        for name, value in claims.items()
+        if name not in _TECHNICAL_CLAIMS and not name.startswith("age_over_")
+    ]
+    spec = catalogue().procedure(attachment.dossier.procedure_code)
+    document_spec = (
+        next((d for d in spec.documents if d.code == attachment.document_code), None)
+        if spec is not None
+        else None
+    )
+    return render(
+        request,
+        "procedures/officer/wallet_document.html",
+        {
+            "dossier": attachment.dossier,
+            "attachment": attachment,
+            "document": document,
+            "document_spec": document_spec,
+            "verdict": verdict,
+            "rows": rows,
+            # The content shown is what the signature covers only when it verified.
+            "verified_content": verdict is not None and verdict.valid,
+            "checked_by": (
+                document.checked_by.get_full_name() or document.checked_by.get_username()
+                if document.checked_by is not None
+                else ""
+            ),
+        },
+    )
 
 
 # --- one-stop counter --------------------------------------------------------------------
