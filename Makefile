@@ -31,7 +31,8 @@ demo: $(STAMP) var/secret.key
 	@export CONGDAN_SECRET_KEY="$$(cat var/secret.key)" CONGDAN_DEMO=1 CONGDAN_PUBLIC_URL=http://$(HOST):$(PORT); \
 	$(BIN)/congdan migrate --no-input -v0 && \
 	if [ "$$($(BIN)/congdan shell --no-imports -c 'from congdan.registry.models import Person; print(Person.objects.exists())')" = "False" ]; then \
-	  $(BIN)/congdan seed --province $(PROVINCE) --people $(PEOPLE) --seed 1; fi && \
+	  $(BIN)/congdan seed --province $(PROVINCE) --people $(PEOPLE) --seed 1 && \
+	  $(BIN)/congdan seed_documents --province $(PROVINCE) --seed 1; fi && \
 	$(BIN)/congdan demo_accounts --province $(PROVINCE) --url http://$(HOST):$(PORT)/ && \
 	$(BIN)/congdan oidc_client ensure-demo && \
 	echo "  sample relying parties (another terminal): $(BIN)/python examples/relying_party.py --preset bank | --preset portal" && \

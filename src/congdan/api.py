@@ -20,14 +20,19 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from congdan.core.api_auth import ApiTokenAuth
 from congdan.core.errors import DomainError
 from congdan.registry.api import router as registry_router
+from congdan.wallet.api_orgs import router as wallet_orgs_router
+from congdan.wallet.api_verify import router as wallet_verify_router
 
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
-Read access to the population registry for agencies' systems.
+The population registry for agencies' systems, the wallet's issuer and requester API for
+member organisations, and the public verifier.
 
-**Authentication**: `Authorization: Bearer <key>` with an API token
-(`congdan create_api_token <username> --name NAME`). Session cookies are not accepted.
+**Authentication**: registry endpoints take `Authorization: Bearer <key>` with an API
+token (`congdan create_api_token <username> --name NAME`); wallet endpoints take an OAuth2
+client-credentials access token from `/o/token/` (scope `wallet:issue` or `wallet:read`);
+`POST /api/v1/verify/` is public. Session cookies are not accepted.
 
 **Purpose**: send `X-Purpose` (printable ASCII, default `official_duty`); it is written,
 with the caller and the request id, to the access log the citizen can read.
@@ -129,10 +134,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             request,
             405,
             "method_not_allowed",
-            _("Phương thức HTTP này không được hỗ trợ; API chỉ cho phép đọc (GET)."),
+            _("Phương thức HTTP này không được hỗ trợ cho địa chỉ này."),
         )
         response["Allow"] = "GET"
         return response
+    if exc.status_code == 400:  # ninja: a request body that is not JSON
+        return error_response(
+            request, 422, "invalid_request", _("Nội dung yêu cầu không phải JSON hợp lệ.")
+        )
     if exc.status_code == 429:
         return error_response(
             request, 429, "rate_limited", _("Quá nhiều yêu cầu; vui lòng thử lại sau.")
@@ -168,6 +177,8 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/v1/registry/", registry_router, tags=["registry"])
+api.add_router("/v1/verify/", wallet_verify_router, tags=["verify"])
+api.add_router("/v1/wallet/", wallet_orgs_router, tags=["wallet"])
 
 # Last: any other path under /api/ is a JSON 404, not Django's HTML page.
 _fallback = Router()

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "congdan.core.middleware.RequestIdMiddleware",
+    "congdan.core.middleware.ApiMethodNotAllowedMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -408,4 +409,6 @@ if not (DEBUG or CONGDAN_DEMO) and len(WALLET_HOLDER_KEY_SECRET) < 32:
 # Longest time a share link / QR stays valid, in days.
 WALLET_SHARE_MAX_DAYS = 30
 # Largest uploaded scan, in bytes.
-WALLET_UPLOAD_MAX_BYTES = int(os.environ.get("CONGDAN_WALLET_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+WALLET_UPLOAD_MAX_BYTES = int(
+    os.environ.get("CONGDAN_WALLET_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024))
+)

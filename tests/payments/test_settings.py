@@ -13,6 +13,7 @@ PRODUCTION = {
     "CONGDAN_DEBUG": "0",
     "CONGDAN_SECRET_KEY": "x" * 50,
     "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",  # imported on first use
+    "CONGDAN_WALLET_HOLDER_KEY_SECRET": "h" * 40,
 }
 
 

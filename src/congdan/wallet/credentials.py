@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from congdan.wallet import doctypes, jose, keys, sdjwt
 from congdan.wallet.models import CredentialFormat
 
 if TYPE_CHECKING:
+    from congdan.core.models import Agency
     from congdan.wallet.models import Document, StatusList
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -45,9 +47,68 @@ def _age_claims(data: dict[str, Any], on: dt.date) -> dict[str, bool]:
     return {f"age_over_{n}": True for n in doctypes.AGE_THRESHOLDS if age >= n}
 
 
-def _epoch_end_of(day: dt.date) -> int:
+def epoch_end_of(day: dt.date) -> int:
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=VN)
     return int(end.timestamp())
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What signing needs of one issuing agency. Plain strings, so a bulk issuer (the
+    seed) looks it up once per run and can hand it to worker processes."""
+
+    pem: str
+    kid: str
+    iss: str
+    name: str
+
+
+def signer_for(agency: Agency) -> Signer:
+    key = keys.current_key(agency)
+    return Signer(pem=key.private_pem, kid=key.kid, iss=keys.issuer_id(agency), name=agency.name)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The facts of one document that its credential states."""
+
+    doc_type: str
+    number: str
+    issued_at: dt.datetime
+    valid_until: dt.date | None
+    data: dict[str, Any]
+    holder_id_number: str
+    status_index: int
+    status_uri: str
+    title_vi: str = ""
+    title_en: str = ""
+
+
+def sign(signer: Signer, facts: Claims) -> tuple[str, str]:
+    """(credential, format): the SD-JWT VC or compact JWS of ``facts``."""
+    kind = doctypes.doc_type(facts.doc_type, facts.title_vi, facts.title_en)
+    claims: dict[str, Any] = {
+        "iss": signer.iss,
+        "iat": int(facts.issued_at.timestamp()),
+        "vct": kind.vct,
+        "cnf": {"jwk": keys.holder_jwk(facts.holder_id_number)},
+        "status": {"status_list": {"idx": facts.status_index, "uri": facts.status_uri}},
+        "document_number": facts.number,
+        "issuer_name": signer.name,
+    }
+    if facts.valid_until is not None:
+        claims["exp"] = epoch_end_of(facts.valid_until)
+    fields = {
+        **facts.data,
+        **_age_claims(facts.data, facts.issued_at.astimezone(VN).date()),
+    }
+    private = keys.private_key_of_pem(signer.pem)
+    if kind.selective:
+        header = {"typ": sdjwt.TYP_SD_JWT_VC, "kid": signer.kid}
+        credential = sdjwt.issue(header=header, claims=claims, disclosable=fields, key=private)
+        return credential, CredentialFormat.SD_JWT_VC.value
+    header = {"typ": sdjwt.TYP_JWT_VC, "kid": signer.kid}
+    return jose.sign(header, {**claims, **fields}, private), CredentialFormat.JWS.value
 
 
 def build(
@@ -61,34 +122,21 @@ def build(
     current key. ``document.issuer`` must be set."""
     agency = document.issuer
     assert agency is not None  # noqa: S101 -- uploads are never signed; callers check
-    kind = doctypes.doc_type(document.doc_type, document.title_vi, document.title_en)
-    key = keys.current_key(agency)
-    issued = document.issued_at
-    claims: dict[str, Any] = {
-        "iss": keys.issuer_id(agency),
-        "iat": int(issued.timestamp()),
-        "vct": kind.vct,
-        "cnf": {"jwk": keys.holder_jwk(holder_id_number)},
-        "status": {
-            "status_list": {
-                "idx": status_index,
-                "uri": keys.status_list_uri(agency, status_list.number),
-            }
-        },
-        "document_number": document.number,
-        "issuer_name": agency.name,
-    }
-    if document.valid_until is not None:
-        claims["exp"] = _epoch_end_of(document.valid_until)
-    fields = {**document.data, **_age_claims(document.data, issued.astimezone(VN).date())}
-    if kind.selective:
-        header = {"typ": sdjwt.TYP_SD_JWT_VC, "kid": key.kid}
-        credential = sdjwt.issue(
-            header=header, claims=claims, disclosable=fields, key=keys.private_key(key)
-        )
-        return credential, CredentialFormat.SD_JWT_VC
-    header = {"typ": sdjwt.TYP_JWT_VC, "kid": key.kid}
-    return jose.sign(header, {**claims, **fields}, keys.private_key(key)), CredentialFormat.JWS
+    return sign(
+        signer_for(agency),
+        Claims(
+            doc_type=document.doc_type,
+            number=document.number,
+            issued_at=document.issued_at,
+            valid_until=document.valid_until,
+            data=document.data,
+            holder_id_number=holder_id_number,
+            status_index=status_index,
+            status_uri=keys.status_list_uri(agency, status_list.number),
+            title_vi=document.title_vi,
+            title_en=document.title_en,
+        ),
+    )
 
 
 def disclosable(document: Document) -> list[str]:

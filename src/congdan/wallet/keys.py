@@ -44,6 +44,11 @@ def private_key(key: IssuerKey) -> ec.EllipticCurvePrivateKey:
     return _private(key.private_pem)
 
 
+def private_key_of_pem(pem: str) -> ec.EllipticCurvePrivateKey:
+    """A parsed private key, cached per process (parsing costs more than signing)."""
+    return _private(pem)
+
+
 def _new_key(agency: Agency) -> IssuerKey:
     private = jose.generate_private_key()
     public = jose.public_jwk(private)
@@ -58,9 +63,11 @@ def _new_key(agency: Agency) -> IssuerKey:
 def current_key(agency: Agency) -> IssuerKey:
     """The agency's signing key; made on first use (under a lock on the agency row, so
     two workers do not both make one)."""
-    key = IssuerKey.objects.filter(agency=agency, retired_at__isnull=True).order_by(
-        "-created_at", "-id"
-    ).first()
+    key = (
+        IssuerKey.objects.filter(agency=agency, retired_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
     if key is not None:
         return key
     with transaction.atomic():
@@ -82,11 +89,7 @@ def rotate(agency: Agency) -> IssuerKey:
 def jwks(agency: Agency) -> dict[str, list[dict[str, Any]]]:
     """The agency's JWKS: the public part of every key it has had, newest first."""
     keys = IssuerKey.objects.filter(agency=agency).order_by("-created_at", "-id")
-    return {
-        "keys": [
-            {**k.public_jwk, "kid": k.kid, "alg": jose.ALG, "use": "sig"} for k in keys
-        ]
-    }
+    return {"keys": [{**k.public_jwk, "kid": k.kid, "alg": jose.ALG, "use": "sig"} for k in keys]}
 
 
 # --- identifiers --------------------------------------------------------------------
@@ -131,9 +134,7 @@ def _holder_secret() -> bytes:
 def _holder_key(secret: bytes, id_number: str) -> ec.EllipticCurvePrivateKey:
     counter = 0
     while True:
-        digest = hmac.new(
-            secret, f"holder|{id_number}|{counter}".encode(), hashlib.sha256
-        ).digest()
+        digest = hmac.new(secret, f"holder|{id_number}|{counter}".encode(), hashlib.sha256).digest()
         scalar = int.from_bytes(digest, "big")
         if 0 < scalar < _P256_ORDER:
             return ec.derive_private_key(scalar, ec.SECP256R1())

@@ -52,9 +52,7 @@ class IssuerKey(models.Model):
     ``retired_at`` signs; every key, retired or not, stays in the agency's JWKS so that
     documents it signed keep verifying (docs/wallet.md, decision 0009)."""
 
-    agency = models.ForeignKey(
-        "core.Agency", on_delete=models.PROTECT, related_name="wallet_keys"
-    )
+    agency = models.ForeignKey("core.Agency", on_delete=models.PROTECT, related_name="wallet_keys")
     kid = models.CharField(max_length=64, unique=True)
     private_pem = models.TextField()
     public_jwk = models.JSONField()
@@ -243,9 +241,7 @@ class Share(models.Model):
     token = models.CharField(max_length=64, unique=True)
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="shares")
     # Who shared: the holder, or a parent sharing a minor's document.
-    shared_by = models.ForeignKey(
-        "registry.Person", on_delete=models.PROTECT, related_name="+"
-    )
+    shared_by = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
     claims = models.JSONField(_("trường được chia sẻ"), default=list)
     # ``<issuer JWT>~<chosen disclosures>~<KB-JWT>``, bound to this share (aud = its URL).
     presentation = models.TextField()

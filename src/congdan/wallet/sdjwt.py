@@ -92,10 +92,7 @@ def split(text: str) -> Parsed:
     text = text.strip()
     if not text or len(text) > jose.MAX_TOKEN:
         raise JoseError("malformed", "empty or too long")
-    if "~" not in text:
-        parts = [text, ""]
-    else:
-        parts = text.split("~")
+    parts = text.split("~") if "~" in text else [text, ""]
     jwt, middle, last = parts[0], parts[1:-1], parts[-1]
     if len(middle) > MAX_DISCLOSURES:
         raise JoseError("malformed", "too many disclosures")

@@ -56,9 +56,7 @@ def allocate(agency: Agency, count: int = 1) -> list[tuple[StatusList, int]]:
     while len(pairs) < count:
         status_list = _open_list(agency)
         used = set(
-            Document.objects.filter(status_list=status_list).values_list(
-                "status_index", flat=True
-            )
+            Document.objects.filter(status_list=status_list).values_list("status_index", flat=True)
         )
         room = int(status_list.size * FILL) - len(used)
         if room <= 0:  # pragma: no cover -- _open_list opened a fresh one

@@ -4,10 +4,36 @@ keys and status lists under /wallet/issuers/<agency code>/."""
 from django.urls import URLPattern, URLResolver, path
 
 from congdan.wallet import views
+from congdan.wallet.views import consents as consent_views
+from congdan.wallet.views import verify as verify_views
 
 app_name = "wallet"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("me/documents/", views.document_list, name="documents"),
+    # Uploads, sharing, scans (upload/ before the <number> catch-all); officers' checks.
+    path("me/documents/upload/", views.document_upload, name="upload"),
+    path("me/documents/<str:number>/share/", views.document_share, name="document_share"),
+    path("me/documents/<str:number>/scan/", views.document_scan, name="document_scan"),
+    path("me/documents/<str:number>/shares/<int:share_id>/", views.share_detail, name="share"),
+    path(
+        "me/documents/<str:number>/shares/<int:share_id>/revoke/",
+        views.share_revoke,
+        name="share_revoke",
+    ),
+    path("office/documents/uploads/", views.upload_queue, name="office_uploads"),
+    path("office/documents/uploads/<str:number>/", views.upload_check, name="office_upload"),
+    path(
+        "office/documents/uploads/<str:number>/scan/",
+        views.upload_scan_file,
+        name="office_upload_scan",
+    ),
+    # Pull consents (before the <number> catch-all).
+    path("me/documents/consents/", consent_views.consent_list, name="consents"),
+    path(
+        "me/documents/consents/<int:consent_id>/revoke/",
+        consent_views.consent_revoke,
+        name="consent_revoke",
+    ),
     path("me/documents/<str:number>/", views.document_detail, name="document"),
     path(
         "me/documents/<str:number>/download/",
@@ -22,6 +48,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.status_list,
         name="status_list",
     ),
+    # Public verifier (Helper A): paste a presentation, open a share link, offline page.
+    path("verify/", verify_views.verify, name="verify"),
+    path("verify/offline/", verify_views.verify_offline, name="verify_offline"),
+    path("v/<str:token>/", verify_views.share_link, name="share_link"),
     path(
         ".well-known/jwt-vc-issuer/wallet/issuers/<str:code>",
         views.issuer_metadata,

@@ -37,8 +37,7 @@ FAILURES: dict[str, Promise] = {
     "bad_signature": _("Chữ ký số của bên cấp không hợp lệ: nội dung đã bị sửa đổi."),
     "tampered": _("Trường được tiết lộ không khớp với chữ ký của bên cấp: đã bị sửa đổi."),
     "no_holder_binding": _(
-        "Thiếu chữ ký của người giữ giấy tờ: không chứng minh được người xuất trình là "
-        "chủ giấy tờ."
+        "Thiếu chữ ký của người giữ giấy tờ: không chứng minh được người xuất trình là chủ giấy tờ."
     ),
     "wrong_holder": _(
         "Chữ ký của người xuất trình không khớp với người được cấp giấy tờ (sai chủ sở hữu)."
@@ -141,6 +140,59 @@ def verify_status_token(token: str, uri: str, jwks: dict[str, Any], now: int) ->
     return payload
 
 
+def _note(checks: list[Check], name: str, ok: bool | None, detail: str = "") -> None:
+    checks.append(Check(name, ok, detail))
+
+
+def _check_format(verdict: Verdict, parsed: sdjwt.Parsed) -> str | None:
+    header, payload = parsed.header, parsed.payload
+    iss = payload.get("iss")
+    problem = ""
+    if header.get("typ") not in (sdjwt.TYP_SD_JWT_VC, sdjwt.TYP_JWT_VC):
+        problem = "typ"
+    elif not isinstance(iss, str) or not iss:
+        problem = "iss"
+    _note(verdict.checks, "format", not problem, problem)
+    if problem:
+        return "malformed"
+    verdict.issuer = str(iss)
+    verdict.vct = str(payload.get("vct", ""))
+    return None
+
+
+def _check_signature(verdict: Verdict, parsed: sdjwt.Parsed, keys: KeySource) -> str | None:
+    """The issuer is trusted, the kid is one of its keys, the signature holds."""
+    checks = verdict.checks
+    jwks = keys.jwks(verdict.issuer)
+    _note(checks, "issuer", jwks is not None, verdict.issuer)
+    if jwks is None:
+        return "unknown_issuer"
+    try:
+        key = _key(jwks, parsed.header.get("kid"))
+    except JoseError:
+        key = None
+    if key is None:
+        _note(checks, "signature", False, "kid")
+        return "unknown_key"
+    ok = jose.verify_signature(parsed.signing_input, parsed.signature, key)
+    _note(checks, "signature", ok)
+    return None if ok else "bad_signature"
+
+
+def _check_validity(verdict: Verdict, payload: dict[str, Any], now: int) -> str | None:
+    iat, exp = payload.get("iat"), payload.get("exp")
+    verdict.issued_at = iat if isinstance(iat, int) else None
+    verdict.expires_at = exp if isinstance(exp, int) else None
+    nbf = payload.get("nbf", iat)
+    failure = None
+    if isinstance(nbf, int) and nbf - CLOCK_SKEW > now:
+        failure = "not_yet_valid"
+    elif isinstance(exp, int) and exp + CLOCK_SKEW < now:
+        failure = "expired"
+    _note(verdict.checks, "validity", failure is None, failure or "")
+    return failure
+
+
 def verify(
     text: str,
     *,
@@ -155,74 +207,37 @@ def verify(
     ``require_holder_binding=False``) and say what holds."""
     now = int(time.time()) if now is None else now
     verdict = Verdict(valid=False, code="", message="")
-    checks = verdict.checks
     try:
         parsed = sdjwt.split(text)
     except JoseError:
-        checks.append(Check("format", False))
+        _note(verdict.checks, "format", False)
         return _fail(verdict, "malformed")
-    header, payload = parsed.header, parsed.payload
-    if header.get("typ") not in (sdjwt.TYP_SD_JWT_VC, sdjwt.TYP_JWT_VC):
-        checks.append(Check("format", False, "typ"))
-        return _fail(verdict, "malformed")
-    iss = payload.get("iss")
-    if not isinstance(iss, str) or not iss:
-        checks.append(Check("format", False, "iss"))
-        return _fail(verdict, "malformed")
-    checks.append(Check("format", True))
-    verdict.issuer = iss
-    verdict.vct = str(payload.get("vct", ""))
-
-    # 1. the issuer and its signature
-    jwks = keys.jwks(iss)
-    if jwks is None:
-        checks.append(Check("issuer", False, iss))
-        return _fail(verdict, "unknown_issuer")
-    checks.append(Check("issuer", True, iss))
-    try:
-        key = _key(jwks, header.get("kid"))
-    except JoseError:
-        key = None
-    if key is None:
-        checks.append(Check("signature", False, "kid"))
-        return _fail(verdict, "unknown_key")
-    if not jose.verify_signature(parsed.signing_input, parsed.signature, key):
-        checks.append(Check("signature", False))
-        return _fail(verdict, "bad_signature")
-    checks.append(Check("signature", True))
-
+    # 1. well formed, from a trusted issuer, signed by one of its keys
+    failure = _check_format(verdict, parsed) or _check_signature(verdict, parsed, keys)
+    if failure:
+        return _fail(verdict, failure)
     # 2. the disclosures are the issuer's
     try:
         disclosed = sdjwt.disclosed_claims(parsed)
     except JoseError:
-        checks.append(Check("disclosures", False))
+        _note(verdict.checks, "disclosures", False)
         return _fail(verdict, "tampered")
-    checks.append(Check("disclosures", True, str(len(disclosed))))
+    _note(verdict.checks, "disclosures", True, str(len(disclosed)))
+    payload = parsed.payload
     verdict.issuer_name = str(payload.get("issuer_name", ""))
     verdict.document_number = str(payload.get("document_number", ""))
-    iat, exp = payload.get("iat"), payload.get("exp")
-    verdict.issued_at = iat if isinstance(iat, int) else None
-    verdict.expires_at = exp if isinstance(exp, int) else None
-
-    failures: list[str] = []
-
-    # 3. holder binding: the key-binding JWT is signed by the key in cnf
-    failures += _check_holder(verdict, parsed, now, audience, nonce, require_holder_binding)
-
-    # 4. status
-    failures += _check_status(verdict, payload, iss, statuses, now)
-
-    # 5. validity period
-    nbf = payload.get("nbf", iat)
-    if isinstance(nbf, int) and nbf - CLOCK_SKEW > now:
-        checks.append(Check("validity", False, "nbf"))
-        failures.append("not_yet_valid")
-    elif isinstance(exp, int) and exp + CLOCK_SKEW < now:
-        checks.append(Check("validity", False, "exp"))
-        failures.append("expired")
-    else:
-        checks.append(Check("validity", True))
-
+    # 3. holder binding, 4. status, 5. validity period: all reported, the first failure
+    # in FAILURES order decides.
+    binding = HolderBinding(audience=audience, nonce=nonce, required=require_holder_binding)
+    failures = [
+        code
+        for code in (
+            _check_holder(verdict, parsed, now=now, binding=binding),
+            _check_status(verdict, payload, statuses),
+            _check_validity(verdict, payload, now),
+        )
+        if code
+    ]
     if failures:
         order = list(FAILURES)
         return _fail(verdict, min(failures, key=order.index))
@@ -238,87 +253,89 @@ def verify(
     return verdict
 
 
-def _check_holder(
-    verdict: Verdict,
-    parsed: sdjwt.Parsed,
-    now: int,
-    audience: str | None,
-    nonce: str | None,
-    required: bool,
-) -> list[str]:
-    checks = verdict.checks
-    if parsed.kb_jwt is None:
-        if required:
-            checks.append(Check("holder", False, "missing"))
-            return ["no_holder_binding"]
-        checks.append(Check("holder", None, "not presented"))
-        return []
+@dataclass(frozen=True)
+class HolderBinding:
+    """What the verifier expects of the key-binding JWT."""
+
+    audience: str | None = None
+    nonce: str | None = None
+    required: bool = True
+
+
+def _key_binding(parsed: sdjwt.Parsed) -> dict[str, Any] | None:
+    """The KB-JWT's payload when it is signed by the key in ``cnf``, else None."""
     cnf = parsed.payload.get("cnf")
     try:
         holder_key = jose.public_key_from_jwk(cnf.get("jwk") if isinstance(cnf, dict) else None)
-        kb_header, kb, kb_input, kb_signature = jose.parse(parsed.kb_jwt)
+        kb_header, kb, kb_input, kb_signature = jose.parse(parsed.kb_jwt or "")
     except JoseError:
-        checks.append(Check("holder", False))
-        return ["wrong_holder"]
-    if kb_header.get("typ") != sdjwt.TYP_KB or not jose.verify_signature(
-        kb_input, kb_signature, holder_key
-    ):
-        checks.append(Check("holder", False))
-        return ["wrong_holder"]
-    if kb.get("sd_hash") != jose.sha256_b64(parsed.sd_hash_input):
+        return None
+    if kb_header.get("typ") != sdjwt.TYP_KB:
+        return None
+    return kb if jose.verify_signature(kb_input, kb_signature, holder_key) else None
+
+
+def _check_holder(
+    verdict: Verdict, parsed: sdjwt.Parsed, *, now: int, binding: HolderBinding
+) -> str | None:
+    checks = verdict.checks
+    if parsed.kb_jwt is None:
+        _note(checks, "holder", False if binding.required else None, "missing")
+        return "no_holder_binding" if binding.required else None
+    kb = _key_binding(parsed)
+    failure, detail = None, ""
+    if kb is None:
+        failure = "wrong_holder"
+    elif kb.get("sd_hash") != jose.sha256_b64(parsed.sd_hash_input):
         # The holder signed other disclosures than the ones presented.
-        checks.append(Check("holder", False, "sd_hash"))
-        return ["tampered"]
-    verdict.audience = str(kb.get("aud", ""))
-    verdict.nonce = str(kb.get("nonce", ""))
-    if (audience is not None and kb.get("aud") != audience) or (
-        nonce is not None and kb.get("nonce") != nonce
+        failure, detail = "tampered", "sd_hash"
+    elif (binding.audience is not None and kb.get("aud") != binding.audience) or (
+        binding.nonce is not None and kb.get("nonce") != binding.nonce
     ):
-        checks.append(Check("holder", False, "aud"))
-        return ["wrong_audience"]
-    checks.append(Check("holder", True))
+        failure, detail = "wrong_audience", "aud"
+    if kb is not None:
+        verdict.audience = str(kb.get("aud", ""))
+        verdict.nonce = str(kb.get("nonce", ""))
+    _note(checks, "holder", failure is None, detail)
+    if failure is not None or kb is None:
+        return failure
     kb_exp = kb.get("exp")
     if isinstance(kb_exp, int) and kb_exp + CLOCK_SKEW < now:
-        checks.append(Check("share", False, "exp"))
-        return ["presentation_expired"]
-    return []
+        _note(checks, "share", False, "exp")
+        return "presentation_expired"
+    return None
 
 
-def _check_status(
-    verdict: Verdict,
-    payload: dict[str, Any],
-    iss: str,
-    statuses: StatusSource | None,
-    now: int,
-) -> list[str]:
-    checks = verdict.checks
+def _status_value(payload: dict[str, Any], statuses: StatusSource | None) -> int | str:
+    """The status list entry of the credential, or why it could not be read."""
     reference = payload.get("status")
     entry = reference.get("status_list") if isinstance(reference, dict) else None
     if not isinstance(entry, dict):
-        checks.append(Check("status", None, "no status"))
-        return []
+        return "no status"
     uri, idx = entry.get("uri"), entry.get("idx")
     if not isinstance(uri, str) or not isinstance(idx, int) or statuses is None:
-        checks.append(Check("status", None, "not checked"))
-        return []
+        return "not checked"
     try:
-        token_payload = statuses.status_list(uri, iss)
+        token_payload = statuses.status_list(uri, str(payload.get("iss", "")))
         if token_payload is None:
-            checks.append(Check("status", None, "unreachable"))
-            return []
+            return "unreachable"
         lst = token_payload.get("status_list", {})
-        value = statuslist.decode_status(lst.get("lst", ""), lst.get("bits", 0), idx)
+        return statuslist.decode_status(lst.get("lst", ""), lst.get("bits", 0), idx)
     except (JoseError, AttributeError, TypeError):
-        checks.append(Check("status", None, "bad status list"))
-        return []
-    if value == statuslist.INVALID:
-        verdict.status = "revoked"
-        checks.append(Check("status", False, "revoked"))
-        return ["revoked"]
-    if value == statuslist.SUSPENDED:
-        verdict.status = "suspended"
-        checks.append(Check("status", False, "suspended"))
-        return ["suspended"]
-    verdict.status = "valid"
-    checks.append(Check("status", True))
-    return []
+        return "bad status list"
+
+
+_STATUS_FAILURES = {statuslist.INVALID: "revoked", statuslist.SUSPENDED: "suspended"}
+
+
+def _check_status(
+    verdict: Verdict, payload: dict[str, Any], statuses: StatusSource | None
+) -> str | None:
+    value = _status_value(payload, statuses)
+    if isinstance(value, str):  # not checked: say why
+        _note(verdict.checks, "status", None, value)
+        return None
+    failure = _STATUS_FAILURES.get(value)
+    verdict.status = failure or "valid"
+    _note(verdict.checks, "status", failure is None, failure or "")
+    return failure

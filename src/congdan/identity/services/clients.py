@@ -26,6 +26,7 @@ from oauth2_provider.models import (
 
 from congdan.audit.services import record_change
 from congdan.core.errors import NotFound, ValidationFailed
+from congdan.core.models import Agency
 from congdan.core.permissions import Perm, check_perm
 from congdan.identity import keys
 from congdan.identity.models import ClientPolicy, Consent, EidLevel, SigningKey
@@ -178,11 +179,24 @@ def create_client(
     client_credentials: bool = False,
     client_id: str | None = None,
     client_secret: str | None = None,
+    agency: Agency | None = None,
 ) -> RegisteredClient:
     """Register a relying party (or, with ``client_credentials``, a member-organisation
-    system) with its policy. The plain secret is returned once; only its hash is kept."""
+    system) with its policy. The plain secret is returned once; only its hash is kept.
+
+    ``agency``: the agency a member system acts for; required (and active) for the
+    ``wallet:issue`` scope, whose documents are issued in that agency's name."""
     _check_actor(actor, Perm.OIDC_CLIENT_MANAGE)
     allowed = clean_scopes(scopes)
+    if "wallet:issue" in allowed and (agency is None or not agency.active):
+        raise ValidationFailed(
+            _(
+                "Phạm vi wallet:issue cần một cơ quan cấp giấy tờ đang hoạt động "
+                "(hệ thống cấp giấy tờ nhân danh cơ quan đó)."
+            ),
+            code="agency_required",
+            field="agency",
+        )
     if client_credentials:
         confidential = True
         if not set(allowed) <= set(SYSTEM_SCOPES):
@@ -237,6 +251,7 @@ def create_client(
             required_level=required_level,
             sector_identifier=sector_identifier or default_sector(redirect_uris) or name,
             first_party=first_party,
+            agency=agency,
         )
         record_change(
             actor,
@@ -249,6 +264,7 @@ def create_client(
                 "required_level": [None, required_level],
                 "client_type": [None, application.client_type],
                 "redirect_uris": [None, list(redirect_uris)],
+                "agency": [None, agency.code if agency is not None else None],
             },
         )
     return RegisteredClient(application=application, policy=policy, client_secret=secret)
@@ -366,6 +382,57 @@ def ensure_demo_clients() -> list[tuple[dict[str, Any], bool]]:
             organisation=spec["organisation"],
             client_id=spec["client_id"],
             client_secret=spec["client_secret"],
+        )
+        out.append((spec, True))
+    return out
+
+
+# The demo member systems of ``congdan demo_accounts`` (docs/wallet.md): an issuer that
+# pushes documents in the name of ``agency`` and a requester that pulls them with the
+# citizen's consent.
+DEMO_WALLET_CLIENTS: tuple[dict[str, Any], ...] = (
+    {
+        "client_id": "demo-issuer-c06",
+        "client_secret": "demo-issuer-c06-secret-not-for-production",
+        "name": "Hệ thống cấp giấy tờ Demo (C06)",
+        "organisation": "Cục Cảnh sát quản lý hành chính về trật tự xã hội",
+        "scopes": ["wallet:issue"],
+        "agency": "C06",
+    },
+    {
+        "client_id": "demo-bank-wallet",
+        "client_secret": "demo-bank-wallet-secret-not-for-production",
+        "name": "Ngân hàng Demo (lấy giấy tờ)",
+        "organisation": "Ngân hàng Demo",
+        "scopes": ["wallet:read"],
+        "agency": None,
+    },
+)
+
+
+def ensure_demo_wallet_clients() -> list[tuple[dict[str, Any], bool]]:
+    """Make the demo issuer and requester systems if missing (their agencies must
+    exist: ``wallet.seed.ensure_agencies``). Returns (spec, created) pairs."""
+    if not demo_mode():
+        raise ValidationFailed(
+            _("Chỉ tạo ứng dụng demo khi bật CONGDAN_DEMO hoặc DEBUG."), code="demo_only"
+        )
+    model = _application_model()
+    out = []
+    for spec in DEMO_WALLET_CLIENTS:
+        if model.objects.filter(client_id=spec["client_id"]).exists():
+            out.append((spec, False))
+            continue
+        agency = Agency.objects.filter(code=spec["agency"]).first() if spec["agency"] else None
+        create_client(
+            None,
+            name=spec["name"],
+            scopes=spec["scopes"],
+            organisation=spec["organisation"],
+            client_credentials=True,
+            client_id=spec["client_id"],
+            client_secret=spec["client_secret"],
+            agency=agency,
         )
         out.append((spec, True))
     return out

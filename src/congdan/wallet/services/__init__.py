@@ -15,13 +15,19 @@ from congdan.wallet.services.issuing import (
     revoke_document,
     suspend_document,
 )
+from congdan.wallet.services.sharing import create_share, revoke_share
+from congdan.wallet.services.uploads import check_upload, upload_scan
 
 __all__ = [
     "ADULT_AGE",
     "change_status",
+    "check_upload",
     "create_issued",
+    "create_share",
     "issue_document",
     "reinstate_document",
     "revoke_document",
+    "revoke_share",
     "suspend_document",
+    "upload_scan",
 ]

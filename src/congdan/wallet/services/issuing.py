@@ -116,9 +116,7 @@ def _notify(document_id: int, *, change: str = "") -> None:
                 "Giấy tờ của tôi trên Cổng dịch vụ công."
             )
         elif change == "reinstate":
-            body = gettext(
-                "Giấy tờ %(title)s số %(number)s đã được khôi phục hiệu lực."
-            )
+            body = gettext("Giấy tờ %(title)s số %(number)s đã được khôi phục hiệu lực.")
         else:
             body = gettext(
                 "Giấy tờ %(title)s số %(number)s đã được cấp vào mục Giấy tờ của tôi "

@@ -52,9 +52,7 @@ def status_list(request: HttpRequest, code: str, number: int) -> HttpResponse:
     status = found.first()
     if status is None:
         raise Http404
-    response = HttpResponse(
-        statuslist.token(status), content_type="application/statuslist+jwt"
-    )
+    response = HttpResponse(statuslist.token(status), content_type="application/statuslist+jwt")
     response["Cache-Control"] = f"public, max-age={statuslist.TTL}"
     response["Access-Control-Allow-Origin"] = "*"
     return response

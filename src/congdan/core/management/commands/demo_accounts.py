@@ -3,8 +3,9 @@
 Creates (or resets) a commune police officer, a provincial officer, a commune justice
 officer, a provincial social-insurance officer, a national data steward and an
 administrator, with agencies bound to the seeded province, and a level-2 e-ID account
-for a married parent of the commune (to try the birth bundle); prints them with a person
-to look for. For demonstrations only: refuses to run unless
+for a married parent of the commune (to try the birth bundle) with every integrated
+document in their wallet, and the demo wallet issuer and requester systems; prints them
+with a person to look for. For demonstrations only: refuses to run unless
 CONGDAN_DEMO=1 or DEBUG is on, because it sets known passwords.
 """
 
@@ -122,6 +123,7 @@ class Command(BaseCommand):
                 self._account("quantri", Role.ADMIN, None, "Quản trị hệ thống"),
             ]
             parent = self._demo_parent(commune)
+        wallet_clients = self._wallet(province, parent)
         sample = (
             Person.objects.filter(residence_commune=commune, vital_status=VitalStatus.ALIVE)
             .order_by("id")
@@ -146,6 +148,22 @@ class Command(BaseCommand):
                 f"the demo password; the SMS code is at /dev/outbox. Then tuphap.xa, "
                 f"canbo.xa and bhxh.tinh approve their parts under “Hồ sơ thủ tục”."
             )
+        if parent is not None:
+            out.write(
+                "    their wallet (ID card, health insurance card, driving licence, vehicle "
+                "registration, vaccination, residence confirmation, judicial record) is at "
+                "/me/documents/; consents for requester systems at /me/documents/consents/."
+            )
+        if wallet_clients:
+            out.write("")
+            out.write("  wallet systems (client credentials at /o/token/, API at /api/v1/wallet/):")
+            for spec, created in wallet_clients:
+                out.write(
+                    f"    {spec['name']}: client_id={spec['client_id']} "
+                    f"client_secret={spec['client_secret']} scope={' '.join(spec['scopes'])}"
+                    + (f" agency={spec['agency']}" if spec["agency"] else "")
+                    + f" ({'created' if created else 'already there'})"
+                )
         newcomer = self._citizen_to_register(commune)
         if newcomer is not None:
             person, card = newcomer
@@ -160,6 +178,20 @@ class Command(BaseCommand):
                 f"issued {card.issue_date:%d/%m/%Y} at /id/officer/level2/"
             )
         out.write("")
+
+    def _wallet(
+        self, province: AdministrativeUnit, parent: Person | None
+    ) -> list[tuple[dict[str, Any], bool]]:
+        """The wallet's issuing agencies, the demo citizen's integrated documents (with a
+        portrait and the residence and judicial record certificates) and the demo issuer
+        and requester systems."""
+        from congdan.identity.services.clients import ensure_demo_wallet_clients  # noqa: PLC0415 -- the wallet is optional to the rest of this command
+        from congdan.wallet.seed import ensure_agencies, ensure_demo_documents  # noqa: PLC0415 -- idem
+
+        ensure_agencies(province)
+        if parent is not None:
+            ensure_demo_documents([parent], province_code=province.code)
+        return ensure_demo_wallet_clients()
 
     def _demo_parent(self, commune: AdministrativeUnit) -> Person | None:
         """A married woman of the commune with a level-2 account and the demo password."""

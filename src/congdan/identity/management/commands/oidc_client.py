@@ -1,8 +1,10 @@
 """``congdan oidc_client create|ensure-demo``: register relying parties from the shell.
 
 ``create`` prints the client id and (for a confidential client) the secret, which is
-shown only once: the database keeps a hash. ``ensure-demo`` makes the two demo relying
-parties with fixed ids and secrets, only with DEBUG or CONGDAN_DEMO on.
+shown only once: the database keeps a hash. ``--agency CODE`` names the agency a
+client-credentials system acts for (required with the ``wallet:issue`` scope).
+``ensure-demo`` makes the two demo relying parties with fixed ids and secrets, only with
+DEBUG or CONGDAN_DEMO on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from congdan.core.errors import DomainError
+from congdan.core.models import Agency
 from congdan.identity.services import clients
 
 
@@ -36,11 +39,20 @@ class Command(BaseCommand):
         create.add_argument(
             "--client-credentials",
             action="store_true",
-            help="a member-organisation system (grant client_credentials, scope registry:read)",
+            help=(
+                "a member-organisation system (grant client_credentials; scopes "
+                "registry:read, wallet:issue, wallet:read)"
+            ),
         )
         create.add_argument("--organisation", default="")
         create.add_argument("--sector", default="", help="sector identifier for pairwise subjects")
         create.add_argument("--client-id", default=None)
+        create.add_argument(
+            "--agency",
+            default=None,
+            metavar="CODE",
+            help="code of the agency the system acts for (required for scope wallet:issue)",
+        )
         sub.add_parser("ensure-demo", help="the two demo relying parties (DEBUG/CONGDAN_DEMO only)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,6 +66,11 @@ class Command(BaseCommand):
 
     def _create(self, options: dict[str, Any]) -> None:
         scopes = options["scopes"].replace(",", " ").split()
+        agency = None
+        if options["agency"]:
+            agency = Agency.objects.filter(code=options["agency"].strip()).first()
+            if agency is None:
+                raise CommandError(f"unknown agency code {options['agency']!r}")
         registered = clients.create_client(
             None,
             name=options["name"],
@@ -66,6 +83,7 @@ class Command(BaseCommand):
             sector_identifier=options["sector"],
             client_credentials=options["client_credentials"],
             client_id=options["client_id"],
+            agency=agency,
         )
         self.stdout.write(f"client_id: {registered.application.client_id}")
         if registered.client_secret:
