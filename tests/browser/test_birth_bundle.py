@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.utils import timezone
 
-from congdan.core.models import OutboxMessage, User
+from congdan.core.models import User
 from congdan.procedures.models import Bundle, BundleStatus, DossierStatus
 from congdan.registry import idnumbers
 from congdan.registry.models import HouseholdMembership
 from congdan.wallet.models import Document
-from tests.browser.test_officer_flow import CHROMIUM, CHROMIUM_ARGS, PHONE, _sync_playwright
+from tests.browser.helpers import citizen_login, new_page
+from tests.browser.test_officer_flow import CHROMIUM, CHROMIUM_ARGS, _sync_playwright
 from tests.factories import PASSWORD as OFFICER_PASSWORD
-from tests.identity.helpers import PASSWORD as CITIZEN_PASSWORD
 from tests.procedures import helpers as procedure_helpers
 from tests.procedures.helpers import PDF, Family
 
@@ -45,30 +45,11 @@ REGISTRY_SOURCE = "Cơ sở dữ liệu quốc gia về dân cư"
 
 
 def _new_page(browser: Browser) -> Page:
-    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def _last_code(phone: str) -> str:
-    message = OutboxMessage.objects.filter(recipient=phone).order_by("-id").first()
-    assert message is not None, "no SMS was sent"
-    match = re.search(r"\b(\d{6})\b", message.body)
-    assert match, message.body
-    return match.group(1)
+    return new_page(browser)
 
 
 def _citizen_login(page: Page, base: str, family: Family) -> None:
-    """A citizen page sends the browser through the portal's OIDC flow to the login."""
-    page.goto(base + "/me/")
-    page.wait_for_url("**/id/login/**")
-    page.get_by_label("Số định danh cá nhân").fill(family.mother.id_number)
-    page.get_by_label("Mật khẩu").fill(CITIZEN_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/id/login/verify/")
-    page.get_by_label("Mã xác thực").fill(_last_code(family.account.phone))
-    page.get_by_role("button", name="Xác nhận").click()
-    page.wait_for_url("**/me/")
+    citizen_login(page, base, id_number=family.mother.id_number, phone=family.account.phone)
 
 
 def _officer_page(browser: Browser, base: str, user: User) -> Page:

@@ -13,16 +13,14 @@ CONGDAN_REQUIRE_BROWSER=1). The link page is ``wallet:share_link`` (/v/<token>/)
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.urls import reverse
 
-from congdan.core.models import OutboxMessage
 from congdan.wallet.models import Share
-from tests.browser.test_officer_flow import CHROMIUM, CHROMIUM_ARGS, PHONE, _sync_playwright
-from tests.identity.helpers import PASSWORD as CITIZEN_PASSWORD
+from tests.browser.helpers import citizen_login, new_page
+from tests.browser.test_officer_flow import CHROMIUM, CHROMIUM_ARGS, _sync_playwright
 from tests.wallet import conftest as wallet_conftest
 from tests.wallet.test_sharing import driving_licence
 
@@ -35,29 +33,11 @@ family = wallet_conftest.family  # the fixture: a father with an e-ID account, h
 
 
 def _new_page(browser: Browser) -> Page:
-    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def _last_code(phone: str) -> str:
-    message = OutboxMessage.objects.filter(recipient=phone).order_by("-id").first()
-    assert message is not None, "no SMS was sent"
-    match = re.search(r"\b(\d{6})\b", message.body)
-    assert match, message.body
-    return match.group(1)
+    return new_page(browser)
 
 
 def _citizen_login(page: Page, base: str, family: Family) -> None:
-    page.goto(base + "/me/")
-    page.wait_for_url("**/id/login/**")
-    page.get_by_label("Số định danh cá nhân").fill(family.father.id_number)
-    page.get_by_label("Mật khẩu").fill(CITIZEN_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/id/login/verify/")
-    page.get_by_label("Mã xác thực").fill(_last_code(family.father_account.phone))
-    page.get_by_role("button", name="Xác nhận").click()
-    page.wait_for_url("**/me/")
+    citizen_login(page, base, id_number=family.father.id_number, phone=family.father_account.phone)
 
 
 @pytest.mark.browser
