@@ -192,7 +192,16 @@ class Document(models.Model):
         verbose_name = _("giấy tờ điện tử")
         verbose_name_plural = _("giấy tờ điện tử")
         ordering = ["-issued_at", "-id"]
-        indexes = [models.Index(fields=["holder", "issued_at"], name="wallet_doc_holder")]
+        indexes = [
+            models.Index(fields=["holder", "issued_at"], name="wallet_doc_holder"),
+            # A status list is built from its few non-valid entries: without this index
+            # that read scans every document of the list (65,536 when full).
+            models.Index(
+                fields=["status_list", "status_index"],
+                condition=~models.Q(status="valid"),
+                name="wallet_doc_not_valid",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status="valid", revoked_at__isnull=True)
