@@ -215,6 +215,14 @@ def test_a_changed_expiry_fails_verification(family: Family) -> None:
     assert _code(document) == "tampered"
 
 
+def test_a_changed_issue_time_fails_verification(family: Family) -> None:
+    document = issue(family)
+    Document.objects.filter(pk=document.pk).update(
+        issued_at=document.issued_at - dt.timedelta(days=1)
+    )
+    assert _code(document) == "tampered"
+
+
 def test_a_changed_holder_fails_verification(family: Family) -> None:
     """The credential is bound to the holder's key: moving it to someone else shows."""
     document = issue(family)

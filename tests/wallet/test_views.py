@@ -200,6 +200,27 @@ def test_list_shows_cards_then_other_documents_then_children(
     assert UPLOAD in html
 
 
+def test_cards_follow_the_integrated_order(father: Client, family: Family) -> None:
+    """The ID card leads even when a licence is newer (doctypes.INTEGRATED order; the
+    list is otherwise newest first)."""
+    card = services.create_issued(
+        actor=None,
+        actor_label="test",
+        holder=family.father,
+        doc_type="id_card",
+        title_vi="Thẻ căn cước",
+        title_en="Identity card",
+        issuer=family.agency,
+        data={"full_name": family.father.full_name, "id_number": family.father.id_number},
+        source_ref="",
+        integrated=True,
+    )
+    Document.objects.filter(pk=card.pk).update(issued_at=timezone.now() - dt.timedelta(days=9))
+    licence = driving_licence(family)
+    html = father.get(LIST).content.decode()
+    assert html.index(card.number) < html.index(licence.number)
+
+
 def test_list_when_empty(father: Client, family: Family) -> None:
     response = father.get(LIST)
     assert response.status_code == 200

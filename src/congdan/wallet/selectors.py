@@ -131,6 +131,7 @@ def verify_document(document: Document) -> verifier.Verdict | None:
             or document.issuer is None
             or verdict.issuer != keys.issuer_id(document.issuer)
             or verdict.expires_at != expected_exp
+            or verdict.issued_at != int(document.issued_at.timestamp())
             or cnf.get("jwk") != keys.holder_jwk(document.holder.id_number)
         ):
             return verifier.tampered(verdict)

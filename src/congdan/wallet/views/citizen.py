@@ -118,7 +118,11 @@ def document_list(request: HttpRequest) -> HttpResponse:
     form = DocumentFilterForm(request.GET or None, documents=documents, person=person)
     shown = filter_documents(documents, person, wanted)
     own = [d for d in shown if d.holder_id == person.pk]
-    cards = [_card(d) for d in own if d.integrated and d.kind == DocumentKind.ISSUED]
+    # Cards in the order of doctypes.INTEGRATED (ID card first), newest first within a type.
+    order = {code: i for i, code in enumerate(doctypes.INTEGRATED)}
+    integrated = [d for d in own if d.integrated and d.kind == DocumentKind.ISSUED]
+    integrated.sort(key=lambda d: order.get(d.doc_type, len(order)))
+    cards = [_card(d) for d in integrated]
     carded = {c["document"].pk for c in cards}
     return render(
         request,
