@@ -65,6 +65,15 @@ def _default_language() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: throttle counters (login, verification) and
+    cached values of one test must not reach the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest) -> None:
     names = request.fixturenames
     marker = request.node.get_closest_marker("django_db")

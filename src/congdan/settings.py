@@ -408,6 +408,14 @@ if not (DEBUG or CONGDAN_DEMO) and len(WALLET_HOLDER_KEY_SECRET) < 32:
     )
 # Longest time a share link / QR stays valid, in days.
 WALLET_SHARE_MAX_DAYS = 30
+# Verifications (verifier page, share links, verify API) per client IP per minute; the
+# count lives in the cache (shared across processes with CONGDAN_CACHE_URL).
+try:
+    WALLET_VERIFY_RATE = int(os.environ.get("CONGDAN_WALLET_VERIFY_RATE", "60"))
+except ValueError as _exc:
+    raise ImproperlyConfigured("CONGDAN_WALLET_VERIFY_RATE must be a whole number") from _exc
+if WALLET_VERIFY_RATE < 1:
+    raise ImproperlyConfigured("CONGDAN_WALLET_VERIFY_RATE must be at least 1")
 # Largest uploaded scan, in bytes.
 WALLET_UPLOAD_MAX_BYTES = int(
     os.environ.get("CONGDAN_WALLET_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024))

@@ -149,6 +149,7 @@ def test_log_filter_masks_id_numbers_and_tokens() -> None:
 
     assert mask("looked up 048090000123") == "looked up 048******123"
     assert "secretvalue" not in mask("Authorization: Bearer secretvalue123")
+    assert mask("Not Found: /v/AbC_12-xyz789/") == "Not Found: /v/***/"
 
 
 def test_cache_url_must_be_redis(tmp_path) -> None:

@@ -385,3 +385,60 @@ def test_only_the_sharer_or_the_holder_revokes(family: Family) -> None:
     with pytest.raises(PermissionDenied):
         services.revoke_share(family.mother, share_id=share.pk)
     services.revoke_share(family.father, share_id=share.pk)
+
+
+# --- age claims brought up to date; unreadable stored credentials ---------------------------
+
+
+def turned_18(family: Family, monkeypatch: pytest.MonkeyPatch) -> Document:
+    """A birth certificate issued 30 days ago to someone then 17 and now 18 (own e-ID
+    account, phone 0912000077)."""
+    today = timezone.localdate()
+    born = (today - dt.timedelta(days=30)).replace(year=today.year - 18) + dt.timedelta(days=10)
+    if born.month == 2 and born.day == 29:  # pragma: no cover -- keep the date simple
+        born += dt.timedelta(days=1)
+    person = factories.make_person(
+        family.agency.jurisdiction, full_name="Lê Văn Mười Tám", birth_date=born
+    )
+    make_account(person, phone="0912000077")
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() - dt.timedelta(days=30))
+    try:
+        document = issue(family, holder=person)
+    finally:
+        monkeypatch.setattr(timezone, "now", real_now)
+    return document
+
+
+def test_an_adult_issued_the_document_before_18_can_share_over_18(
+    family: Family, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = turned_18(family, monkeypatch)
+    assert "age_over_16" in credentials.disclosable(document)
+    assert "age_over_18" not in credentials.disclosable(document)
+    number, index = document.number, document.status_index
+    share = services.create_share(
+        document.holder, number=number, claims=["age_over_18"], valid_minutes=15
+    )
+    verdict = _verify(share)
+    assert verdict.valid, verdict.code
+    assert verdict.claims == {"age_over_18": True}
+    document.refresh_from_db()
+    assert (document.number, document.status_index) == (number, index)
+    assert "age_over_18" in credentials.disclosable(document)
+    assert DocumentEvent.objects.filter(document=document, kind=EventKind.REFRESHED).count() == 1
+    # Once is enough.
+    services.create_share(document.holder, number=number, claims=["full_name"], valid_minutes=15)
+    assert DocumentEvent.objects.filter(document=document, kind=EventKind.REFRESHED).count() == 1
+
+
+@pytest.mark.parametrize("credential", ["x" * (jose.MAX_TOKEN + 10), "not.a.jws~", "~~"])
+def test_an_unreadable_stored_credential_cannot_be_shared(family: Family, credential: str) -> None:
+    document = driving_licence(family)
+    Document.objects.filter(pk=document.pk).update(credential=credential)
+    with pytest.raises(Conflict) as caught:
+        services.create_share(
+            family.father, number=document.number, claims=["full_name"], valid_minutes=15
+        )
+    assert caught.value.code == "credential_unreadable"
+    assert not Share.objects.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -78,7 +79,9 @@ class Foreign:
             self.server.server_close()
             self.server = None
 
-    def presentation(self, *, idx: int = 7, claims: list[str] | None = None) -> str:
+    def presentation(
+        self, *, idx: int = 7, claims: list[str] | None = None, status_uri: str = ""
+    ) -> str:
         credential = sdjwt.issue(
             header={"typ": sdjwt.TYP_SD_JWT_VC, "kid": KID},
             claims={
@@ -86,7 +89,7 @@ class Foreign:
                 "iat": int(time.time()) - 60,
                 "vct": "urn:vn:congdan:doc:id_card",
                 "cnf": {"jwk": jose.public_jwk(HOLDER)},
-                "status": {"status_list": {"idx": idx, "uri": self.status_uri}},
+                "status": {"status_list": {"idx": idx, "uri": status_uri or self.status_uri}},
                 "document_number": "F01-id_card-0000000000AB",
                 "issuer_name": "Công an tỉnh bạn",
             },
@@ -103,6 +106,46 @@ class Foreign:
         )
 
 
+def _drip_body(handler: BaseHTTPRequestHandler) -> None:
+    """Headers at once, then the body one byte every 0.2 s (never a 3 s silence)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    _drip(handler, b" " * 1000)
+
+
+def _drip_headers(handler: BaseHTTPRequestHandler) -> None:
+    """The status line and headers one byte every 0.2 s."""
+    _drip(handler, b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 500 + b"\r\n\r\n{}")
+
+
+def _drip(handler: BaseHTTPRequestHandler, data: bytes) -> None:
+    handler.close_connection = True
+    for i in range(len(data)):
+        try:
+            handler.wfile.write(data[i : i + 1])
+            handler.wfile.flush()
+        except OSError:
+            return
+        time.sleep(0.2)
+
+
+def _garbage(handler: BaseHTTPRequestHandler) -> None:
+    handler.close_connection = True
+    handler.wfile.write(b"not http at all\r\n\r\n")
+
+
+SLOW = {"/drip-body": _drip_body, "/drip-headers": _drip_headers, "/garbage": _garbage}
+
+
+@pytest.fixture(autouse=True)
+def _demo(settings: Any) -> None:
+    """The foreign issuer runs on 127.0.0.1 over plain HTTP: allowed only in the demo
+    (or with DEBUG); tests of the production rules turn it off."""
+    settings.CONGDAN_DEMO = True
+
+
 @pytest.fixture
 def foreign() -> Iterator[Foreign]:
     routes: dict[str, tuple[str, bytes]] = {}
@@ -111,6 +154,9 @@ def foreign() -> Iterator[Foreign]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             hits.append(self.path)
+            if self.path in SLOW:
+                SLOW[self.path](self)
+                return
             found = routes.get(self.path)
             if found is None:
                 self.send_response(404)
@@ -185,8 +231,7 @@ def test_an_expired_cached_status_list_offline_is_not_checked(db: None, foreign:
     foreign.publish(exp_in=-3600)  # the list the issuer serves has already expired
     text = foreign.presentation()
     verdict = verification.verify_presentation(text, channel_label="test")
-    assert verdict.valid
-    assert _check(verdict, "status").ok is None
+    assert (verdict.valid, verdict.code) == (False, "status_unknown")
     assert verdict.status == "unknown"
     assert not StatusListCache.objects.exists()
 
@@ -243,21 +288,177 @@ def test_a_tampered_foreign_presentation_fails(db: None, foreign: Foreign) -> No
     assert verification.verify_presentation("~".join(parts), channel_label="t").code == "tampered"
 
 
-def test_only_https_or_loopback_urls_are_fetched(settings: Any) -> None:
+def test_only_https_urls_are_fetched_in_production(settings: Any) -> None:
     settings.DEBUG = False
     settings.CONGDAN_DEMO = False
     assert sources.allowed_url("https://issuer.example/jwks.json")
-    assert sources.allowed_url("http://127.0.0.1:8000/x")
-    assert sources.allowed_url("http://localhost/x")
-    assert sources.allowed_url("http://[::1]:81/x")
+    # No loopback exception for plain HTTP any more.
+    assert not sources.allowed_url("http://127.0.0.1:8000/x")
+    assert not sources.allowed_url("http://localhost/x")
+    assert not sources.allowed_url("http://[::1]:81/x")
     assert not sources.allowed_url("http://issuer.example/jwks.json")
     assert not sources.allowed_url("ftp://issuer.example/x")
     assert not sources.allowed_url("file:///etc/passwd")
     assert not sources.allowed_url("https://user:pw@issuer.example/x")
+    assert not sources.allowed_url("https://issuer.example:99999/x")
     with pytest.raises(sources.FetchError):
         sources.fetch("http://issuer.example/jwks.json")
     settings.CONGDAN_DEMO = True
     assert sources.allowed_url("http://issuer.example/jwks.json")
+    settings.CONGDAN_DEMO = False
+    settings.DEBUG = True
+    assert sources.allowed_url("http://127.0.0.1:8000/x")
+
+
+REFUSED = [
+    "127.0.0.1", "127.8.9.10", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1",
+    "169.254.169.254", "fe80::1", "fc00::1", "fd12:3456::1", "224.0.0.1", "239.1.2.3",
+    "ff02::1", "ff0e::1", "0.0.0.0", "::", "240.0.0.1", "255.255.255.255", "100.64.0.1",  # noqa: S104 -- addresses to refuse, not to bind
+    "192.0.2.1", "198.18.0.1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1",
+    "2001:db8::1", "64:ff9b::7f00:1",
+]  # fmt: skip
+
+
+def test_non_public_addresses_are_refused(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.CONGDAN_DEMO = False
+    for address in REFUSED:
+        assert not sources.public_address(address), address
+        with pytest.raises(sources.FetchError):
+            sources.check_host(address)
+    with pytest.raises(sources.FetchError):
+        sources.check_host("[::1]")
+    with pytest.raises(sources.FetchError):
+        sources.check_host("localhost")
+    with pytest.raises(sources.FetchError):
+        sources.check_host("2130706433")  # 127.0.0.1 spelt as a number
+    for address in ("8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "2606:4700::1111"):
+        assert sources.public_address(address), address
+        sources.check_host(address)
+    # DEBUG or the demo: local issuers are fine.
+    settings.CONGDAN_DEMO = True
+    sources.check_host("127.0.0.1")
+    sources.check_host("localhost")
+    settings.CONGDAN_DEMO = False
+    settings.DEBUG = True
+    sources.check_host("10.1.2.3")
+
+
+def _resolving_to(monkeypatch: Any, names: dict[str, list[str]]) -> None:
+    """Names resolve to the given addresses (a hostile DNS answer)."""
+    real = socket.getaddrinfo
+
+    def fake(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in names:
+            return [
+                (
+                    socket.AF_INET6 if ":" in a else socket.AF_INET,
+                    socket.SOCK_STREAM,
+                    6,
+                    "",
+                    (a, int(port or 0), 0, 0) if ":" in a else (a, int(port or 0)),
+                )
+                for a in names[host]
+            ]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
+def test_a_name_resolving_to_a_private_address_is_refused(
+    settings: Any, monkeypatch: Any, foreign: Foreign
+) -> None:
+    settings.DEBUG = False
+    settings.CONGDAN_DEMO = False
+    _resolving_to(
+        monkeypatch,
+        {
+            "metadata.internal.example": ["10.0.0.5"],
+            "mixed.example": ["8.8.8.8", "127.0.0.1"],
+            "public.example": ["8.8.8.8"],
+        },
+    )
+    with pytest.raises(sources.FetchError, match="address not allowed"):
+        sources.check_host("metadata.internal.example")
+    with pytest.raises(sources.FetchError, match="address not allowed"):
+        sources.check_host("mixed.example")  # any private address is enough
+    sources.check_host("public.example")
+    # The fetch checks the address it connects to: the loopback server is never reached.
+    port = foreign.base.rsplit(":", 1)[1]
+    _resolving_to(monkeypatch, {"rebind.example": ["127.0.0.1"]})
+    with pytest.raises(sources.FetchError, match="address not allowed"):
+        sources.fetch(f"https://rebind.example:{port}/wallet/issuers/F01/jwks.json")
+    with pytest.raises(sources.FetchError, match="address not allowed"):
+        sources.fetch(f"https://127.0.0.1:{port}/wallet/issuers/F01/jwks.json")
+    assert foreign.hits == []
+
+
+def test_jwks_uri_on_another_origin_is_refused(db: None, foreign: Foreign) -> None:
+    TrustedIssuer.objects.create(issuer=foreign.iss, name="Tỉnh bạn")
+    port = foreign.base.rsplit(":", 1)[1]
+    path = "/.well-known/jwt-vc-issuer/wallet/issuers/F01"
+    for elsewhere in (
+        f"http://localhost:{port}/wallet/issuers/F01/jwks.json",  # another host, same server
+        f"https://127.0.0.1:{port}/wallet/issuers/F01/jwks.json",  # another scheme
+        "http://127.0.0.1:1/wallet/issuers/F01/jwks.json",  # another port
+        "http://169.254.169.254/latest/meta-data/",
+    ):
+        foreign.routes[path] = (
+            "application/json",
+            json.dumps({"issuer": foreign.iss, "jwks_uri": elsewhere}).encode(),
+        )
+        foreign.hits.clear()
+        with pytest.raises(sources.FetchError, match="origin"):
+            sources.fetch_jwks(foreign.iss)
+        assert foreign.hits == [path]
+    verdict = verification.verify_presentation(foreign.presentation(), channel_label="t")
+    assert verdict.code == "unknown_key"
+    assert TrustedIssuer.objects.get().jwks_fetched_at is None
+
+
+def test_the_origin_comparison() -> None:
+    iss = "https://a.example/wallet/issuers/C06"
+    assert sources.same_origin("https://a.example/wallet/issuers/C06/jwks.json", iss)
+    assert sources.same_origin("https://A.EXAMPLE:443/x", iss)
+    assert not sources.same_origin("https://a.example:8443/x", iss)
+    assert not sources.same_origin("http://a.example/x", iss)
+    assert not sources.same_origin("https://b.example/x", iss)
+    assert not sources.same_origin("https://a.example.evil/x", iss)
+    assert not sources.same_origin("https://a.example:bad/x", iss)
+    assert not sources.same_origin("file:///x", iss)
+
+
+def test_a_status_list_on_another_origin_is_not_fetched(db: None, foreign: Foreign) -> None:
+    TrustedIssuer.objects.create(issuer=foreign.iss, name="Tỉnh bạn")
+    port = foreign.base.rsplit(":", 1)[1]
+    elsewhere = f"http://localhost:{port}/wallet/issuers/F01/status/1"
+    verdict = verification.verify_presentation(
+        foreign.presentation(status_uri=elsewhere), channel_label="t"
+    )
+    # Signed by the trusted issuer, but its status cannot be checked: not accepted.
+    assert (verdict.valid, verdict.code) == (False, "status_unknown")
+    assert verdict.status == "unknown"
+    assert "/wallet/issuers/F01/status/1" not in foreign.hits
+    assert not StatusListCache.objects.exists()
+
+
+def test_a_slow_server_is_cut_off_by_the_total_deadline(monkeypatch: Any, foreign: Foreign) -> None:
+    monkeypatch.setattr(sources, "FETCH_DEADLINE", 1.0)
+    for path in ("/drip-body", "/drip-headers"):
+        started = time.monotonic()
+        with pytest.raises(sources.FetchError):
+            sources.fetch(f"{foreign.base}{path}")
+        assert time.monotonic() - started < 2.5, path
+
+
+def test_a_broken_http_answer_is_a_fetch_error(foreign: Foreign) -> None:
+    with pytest.raises(sources.FetchError):
+        sources.fetch(f"{foreign.base}/garbage")
+
+
+def test_deeply_nested_json_is_a_fetch_error() -> None:
+    with pytest.raises(sources.FetchError):
+        sources._json(b'{"a":' + b"[" * 200_000 + b"]" * 200_000 + b"}")
 
 
 def test_a_huge_response_is_refused(foreign: Foreign) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from congdan.audit.models import ChangeRecord
 from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from congdan.identity.models import EidAccount
 from congdan.wallet import services
 from congdan.wallet.models import Document, DocumentEvent, DocumentKind, EventKind, UploadState
 from congdan.wallet.services import uploads
@@ -82,7 +83,7 @@ def test_accepted(family: Family, media: Path, name: str, content: bytes, ctype:
     assert document.credential == ""
     assert document.issuer is None
     assert document.claimed_issuer == "Đại học Đà Nẵng"
-    assert re.fullmatch(r"CD-UPLOAD-[0-9A-F]{12}", document.number)
+    assert re.fullmatch(r"CITIZEN-diploma-[0-9A-F]{12}", document.number)
     assert document.content_type == ctype
     assert document.file_size == len(content)
     assert len(document.sha256) == 64
@@ -285,3 +286,28 @@ def test_issued_documents_are_not_uploads(family: Family) -> None:
     document = issue(family, holder=family.father)
     with pytest.raises(NotFound):
         services.check_upload(family.officer, number=document.number, verified=True, note="")
+
+
+def test_upload_numbers_name_the_citizen_and_the_type() -> None:
+    assert re.fullmatch(r"CITIZEN-diploma-[0-9A-F]{12}", uploads._new_number("diploma"))
+    assert uploads._number_doc_type("Land-Use Cert!") == "landusecert"
+    assert uploads._number_doc_type("") == "other"
+    assert uploads._number_doc_type("--") == "other"
+    assert re.fullmatch(r"CITIZEN-other-[0-9A-F]{12}", uploads._new_number(""))
+
+
+def test_an_officer_cannot_check_their_own_scan(family: Family, world: World) -> None:
+    """The officer's e-ID account's person is the holder (User and Person are linked only
+    through EidAccount)."""
+    EidAccount.objects.filter(pk=family.father_account.pk).update(user=family.officer)
+    document = _upload(family, "a.pdf", PDF)
+    for verified, note in ((True, ""), (False, "Không khớp")):
+        with pytest.raises(PermissionDenied) as caught:
+            services.check_upload(
+                family.officer, number=document.number, verified=verified, note=note
+            )
+        assert caught.value.code == "own_document"
+    document.refresh_from_db()
+    assert document.upload_state == UploadState.UNVERIFIED
+    # Another officer of the jurisdiction may.
+    services.check_upload(world.province_officer, number=document.number, verified=True, note="")

@@ -7,9 +7,12 @@ import datetime as dt
 import json
 import re
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +25,14 @@ from tests.wallet.test_verifier import PORTRAIT, id_card, make_c06, present
 
 VERIFY = reverse("wallet:verify")
 API = "/api/v1/verify/"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Verifications are counted per address in the cache (the rate limit): start from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def make_share(

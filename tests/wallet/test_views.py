@@ -20,11 +20,14 @@ from django.utils import timezone
 from PIL import Image
 
 from congdan.audit.models import AccessLogEntry
-from congdan.wallet import sdjwt, services
-from congdan.wallet.models import Document, Share, UploadState
+from congdan.core.models import AgencyKind
+from congdan.identity.models import EidAccount
+from congdan.wallet import jose, sdjwt, services
+from congdan.wallet.models import Document, DocumentEvent, EventKind, Share, UploadState
+from tests import factories
 from tests.identity.helpers import make_account, portal_login
 from tests.wallet.conftest import Family, issue
-from tests.wallet.test_sharing import driving_licence, judicial_record
+from tests.wallet.test_sharing import driving_licence, judicial_record, turned_18
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -210,7 +213,7 @@ def test_cards_follow_the_integrated_order(father: Client, family: Family) -> No
         doc_type="id_card",
         title_vi="Thẻ căn cước",
         title_en="Identity card",
-        issuer=family.agency,
+        issuer=factories.make_agency(None, kind=AgencyKind.POLICE),
         data={"full_name": family.father.full_name, "id_number": family.father.id_number},
         source_ref="",
         integrated=True,
@@ -727,3 +730,76 @@ def test_upload_still_checks_csrf(client: Client, family: Family) -> None:
     )
     assert response.status_code == 403
     assert not Document.objects.exists()
+
+
+def test_an_officer_does_not_check_their_own_scan(client: Client, family: Family) -> None:
+    """Their e-ID account's person is the holder: the page has no form, a POST is a 403
+    (PermissionDenied ``own_document``), the queue marks it."""
+    EidAccount.objects.filter(pk=family.father_account.pk).update(user=family.officer)
+    scan = _upload(family)
+    client.force_login(family.officer)
+    assert "Của bạn" in client.get(QUEUE).content.decode()
+    page = client.get(_check(scan))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "bản chụp giấy tờ của chính bạn" in html
+    assert 'name="decision"' not in html
+    assert _office_scan(scan) in html
+    for data in ({"decision": "verify", "note": ""}, {"decision": "reject", "note": "x"}):
+        assert client.post(_check(scan), data).status_code == 403
+    scan.refresh_from_db()
+    assert scan.upload_state == UploadState.UNVERIFIED
+
+
+def test_a_missing_stored_scan_is_a_404(father: Client, family: Family) -> None:
+    scan = _upload(family)
+    scan.file.storage.delete(scan.file.name)
+    assert father.get(reverse("wallet:document_scan", args=[scan.number])).status_code == 404
+    client = Client()
+    client.force_login(family.officer)
+    assert client.get(_office_scan(scan)).status_code == 404
+
+
+def test_the_share_form_offers_an_age_reached_since_issue(
+    client: Client, family: Family, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = turned_18(family, monkeypatch)
+    holder = portal_login(client, EidAccount.objects.get(person=document.holder))
+    html = holder.get(_detail(document)).content.decode()
+    assert 'value="age_over_18"' in html
+    assert DocumentEvent.objects.filter(document=document, kind=EventKind.REFRESHED).exists()
+    response = holder.post(
+        _share_post(document), {"claims": ["age_over_18"], "valid_minutes": "15"}
+    )
+    assert response.status_code == 302
+    assert Share.objects.get(document=document).claims == ["age_over_18"]
+
+
+def test_the_share_post_refreshes_the_age_claims_too(
+    client: Client, family: Family, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = turned_18(family, monkeypatch)
+    holder = portal_login(client, EidAccount.objects.get(person=document.holder))
+    response = holder.post(
+        _share_post(document), {"claims": ["age_over_18"], "valid_minutes": "15"}
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("credential", ["x" * (jose.MAX_TOKEN + 10), "not.a.jws~", "~~"])
+def test_an_unreadable_stored_credential_shows_the_document_without_sharing(
+    father: Client, family: Family, credential: str
+) -> None:
+    document = driving_licence(family)
+    Document.objects.filter(pk=document.pk).update(credential=credential)
+    response = father.get(_detail(document))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert document.number in html
+    assert "không chia sẻ được" in html
+    assert 'name="claims"' not in html
+    response = father.post(_share_post(document), {"claims": ["full_name"], "valid_minutes": "15"})
+    assert response.status_code == 400
+    assert "không chia sẻ được" in response.content.decode()
+    assert not Share.objects.exists()
+    assert father.get(LIST).status_code == 200

@@ -19,12 +19,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
+from django.utils import timezone
+
 from congdan.wallet import doctypes, jose, keys, sdjwt
-from congdan.wallet.models import CredentialFormat
+from congdan.wallet.models import (
+    CredentialFormat,
+    Document,
+    DocumentEvent,
+    DocumentStatus,
+    EventKind,
+)
 
 if TYPE_CHECKING:
     from congdan.core.models import Agency
-    from congdan.wallet.models import Document, StatusList
+    from congdan.wallet.models import StatusList
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CLEAR_CLAIMS = frozenset({"document_number", "issuer_name"})
@@ -82,6 +91,8 @@ class Claims:
     status_uri: str
     title_vi: str = ""
     title_en: str = ""
+    # The day the age claims are computed for; None: the issue day.
+    ages_on: dt.date | None = None
 
 
 def sign(signer: Signer, facts: Claims) -> tuple[str, str]:
@@ -100,7 +111,7 @@ def sign(signer: Signer, facts: Claims) -> tuple[str, str]:
         claims["exp"] = epoch_end_of(facts.valid_until)
     fields = {
         **facts.data,
-        **_age_claims(facts.data, facts.issued_at.astimezone(VN).date()),
+        **_age_claims(facts.data, facts.ages_on or facts.issued_at.astimezone(VN).date()),
     }
     private = keys.private_key_of_pem(signer.pem)
     if kind.selective:
@@ -137,6 +148,64 @@ def build(
             title_en=document.title_en,
         ),
     )
+
+
+def refresh_age_claims(document: Document) -> bool:
+    """Re-sign a valid SD-JWT VC in place when its holder has crossed an age threshold
+    since it was issued (an ID card issued at 14 gains ``age_over_18`` at 18): same
+    number, issue time and status index, age claims as of today. True when re-signed.
+
+    Runs in its own atomic block (joining the caller's) with the row locked, and records
+    a ``refreshed`` event.
+    """
+    today = timezone.localdate()
+    if (
+        document.credential_format != CredentialFormat.SD_JWT_VC
+        or document.status != DocumentStatus.VALID
+        or document.issuer is None
+        or not set(_age_claims(document.data, today)) - set(disclosable(document))
+    ):
+        return False
+    with transaction.atomic():
+        locked = (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("issuer", "holder", "status_list")
+            .get(pk=document.pk)
+        )
+        agency = locked.issuer
+        if (
+            agency is None
+            or locked.status_list is None
+            or locked.status_index is None
+            or not set(_age_claims(locked.data, today)) - set(disclosable(locked))
+        ):
+            return False
+        credential, _format = sign(
+            signer_for(agency),
+            Claims(
+                doc_type=locked.doc_type,
+                number=locked.number,
+                issued_at=locked.issued_at,
+                valid_until=locked.valid_until,
+                data=locked.data,
+                holder_id_number=locked.holder.id_number,
+                status_index=locked.status_index,
+                status_uri=keys.status_list_uri(agency, locked.status_list.number),
+                title_vi=locked.title_vi,
+                title_en=locked.title_en,
+                ages_on=today,
+            ),
+        )
+        locked.credential = credential
+        locked.save(update_fields=["credential"])
+        DocumentEvent.objects.create(
+            document=locked,
+            kind=EventKind.REFRESHED,
+            actor_label="system",
+            detail={"age_claims": sorted(_age_claims(locked.data, today))},
+        )
+    document.credential = credential
+    return True
 
 
 def disclosable(document: Document) -> list[str]:

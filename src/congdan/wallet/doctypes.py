@@ -32,8 +32,10 @@ class DocType:
     fields: tuple[str, ...] = ()
     # Card colour (CSS class suffix) for integrated documents.
     colour: str = "grey"
-    # The agency that issues it in the seed (core.Agency code) and its kind.
+    # The agency that issues it in the seed (core.Agency code).
     issuer_code: str = ""
+    # Agency kinds (core.AgencyKind values) competent to issue it; empty: any agency.
+    issuer_kinds: tuple[str, ...] = ()
 
     @property
     def vct(self) -> str:
@@ -65,6 +67,7 @@ INTEGRATED: dict[str, DocType] = {
             ),
             colour="blue",
             issuer_code="C06",
+            issuer_kinds=("police",),
         ),
         DocType(
             "health_insurance_card",
@@ -82,6 +85,7 @@ INTEGRATED: dict[str, DocType] = {
             ),
             colour="green",
             issuer_code="BHXH",
+            issuer_kinds=("social_insurance",),
         ),
         DocType(
             "driving_licence",
@@ -99,6 +103,7 @@ INTEGRATED: dict[str, DocType] = {
             ),
             colour="pink",
             issuer_code="C08",
+            issuer_kinds=("police", "transport"),
         ),
         DocType(
             "vehicle_registration",
@@ -117,6 +122,7 @@ INTEGRATED: dict[str, DocType] = {
             ),
             colour="amber",
             issuer_code="C08",
+            issuer_kinds=("police",),
         ),
         DocType(
             "vaccination_certificate",
@@ -125,6 +131,7 @@ INTEGRATED: dict[str, DocType] = {
             fields=("full_name", "birth_date", "vaccine", "doses", "last_dose_date"),
             colour="teal",
             issuer_code="BYT",
+            issuer_kinds=("ministry", "other"),
         ),
         DocType(
             "judicial_record_certificate",
@@ -134,6 +141,7 @@ INTEGRATED: dict[str, DocType] = {
             fields=("full_name", "id_number", "birth_date", "criminal_record", "issue_date"),
             colour="grey",
             issuer_code="STP",
+            issuer_kinds=("justice",),
         ),
         DocType(
             "residence_confirmation",
@@ -143,9 +151,17 @@ INTEGRATED: dict[str, DocType] = {
             fields=("full_name", "id_number", "address", "residence_kind", "since"),
             colour="grey",
             issuer_code="CAX",
+            issuer_kinds=("police",),
         ),
     )
 }
+
+
+def competent(code: str, agency_kind: str) -> bool:
+    """Whether an agency of this kind may issue documents of this type (an ID card only
+    by the police, a health insurance card only by social insurance …)."""
+    known = INTEGRATED.get(code)
+    return known is None or not known.issuer_kinds or agency_kind in known.issuer_kinds
 
 
 def doc_type(code: str, title_vi: str = "", title_en: str = "") -> DocType:

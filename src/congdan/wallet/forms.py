@@ -166,3 +166,53 @@ class CheckUploadForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+ID_NUMBER_DIGITS = 12
+
+
+class OfficeDocumentSearchForm(forms.Form):
+    """An officer finds a document their agency issued: by its number (exact) or by the
+    holder's 12-digit ID number (every document the agency issued to that person)."""
+
+    q = forms.CharField(
+        label=_("Số giấy tờ hoặc số định danh của công dân"),
+        max_length=80,
+        help_text=_("Số giấy tờ phải đầy đủ, chính xác; số định danh gồm 12 chữ số."),
+    )
+
+    def clean_q(self) -> str:
+        return "".join(str(self.cleaned_data.get("q", "")).split())
+
+    @property
+    def id_number(self) -> str:
+        """The ID number searched for, or "" when the query is a document number."""
+        query = str(self.cleaned_data.get("q", ""))
+        return (
+            query if len(query) == ID_NUMBER_DIGITS and query.isascii() and query.isdigit() else ""
+        )
+
+
+# What an officer of the issuing agency may do, by stored status.
+STATUS_ACTIONS: dict[str, Any] = {
+    "suspend": _("Tạm đình chỉ"),
+    "reinstate": _("Khôi phục hiệu lực"),
+    "revoke": _("Thu hồi (không khôi phục được)"),
+}
+
+
+class DocumentStatusForm(forms.Form):
+    """Suspend, reinstate or revoke a document: the actions its status allows, a reason."""
+
+    action = forms.ChoiceField(label=_("Thao tác"), widget=forms.RadioSelect)
+    reason = forms.CharField(
+        label=_("Lý do"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Lý do được ghi vào lịch sử giấy tờ; người được cấp xem được."),
+    )
+
+    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "action", [(a, STATUS_ACTIONS[a]) for a in actions])
+        self.fields["reason"].error_messages["required"] = _("Nhập lý do.")

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -39,10 +40,15 @@ def b64e(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+# A JOSE header or a disclosure is a few hundred bytes; far larger is not ours.
+MAX_JSON_PART = 64_000
+
+
 def b64d(text: str) -> bytes:
-    if not isinstance(text, str) or not text.isascii():
-        raise JoseError("malformed", "not base64url")
-    if "=" in text or "+" in text or "/" in text:
+    """Strict base64url without padding: any other character is refused (so a token has
+    exactly one spelling, as in the browser's offline verifier)."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise JoseError("malformed", "not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -61,12 +67,16 @@ def json_b64(value: Any) -> str:
     return b64e(canonical_json(value))
 
 
-def b64_json(text: str) -> Any:
+def b64_json(text: str, max_chars: int = MAX_TOKEN) -> Any:
+    """The JSON value in a base64url part; JoseError for anything else, including JSON
+    nested deeply enough to exhaust the parser's recursion."""
+    if len(text) > max_chars:
+        raise JoseError("malformed", "part too large")
     try:
         return json.loads(b64d(text).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, JoseError):
-            raise
+    except JoseError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise JoseError("malformed", "not JSON") from exc
 
 
@@ -150,7 +160,7 @@ def parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     parts = token.split(".")
     if len(parts) != 3:
         raise JoseError("malformed", "a compact JWS has three parts")
-    header = b64_json(parts[0])
+    header = b64_json(parts[0], MAX_JSON_PART)
     payload = b64_json(parts[1])
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise JoseError("malformed", "header and payload must be JSON objects")

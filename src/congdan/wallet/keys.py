@@ -76,19 +76,28 @@ def current_key(agency: Agency) -> IssuerKey:
         return key if key is not None else _new_key(agency)
 
 
-def rotate(agency: Agency) -> IssuerKey:
-    """Retire the agency's signing key and make a new one; both stay published."""
+def rotate(agency: Agency, *, compromised: bool = False) -> IssuerKey:
+    """Retire the agency's signing key and make a new one; both stay published — unless
+    ``compromised``: then the old keys leave the JWKS at once and every document they
+    signed stops verifying (``unknown_key``) until issued again."""
     with transaction.atomic():
         type(agency).objects.select_for_update().filter(pk=agency.pk).first()
-        IssuerKey.objects.filter(agency=agency, retired_at__isnull=True).update(
-            retired_at=timezone.now()
-        )
+        now = timezone.now()
+        active = IssuerKey.objects.filter(agency=agency, retired_at__isnull=True)
+        if compromised:
+            IssuerKey.objects.filter(agency=agency, compromised_at__isnull=True).update(
+                compromised_at=now
+            )
+        active.update(retired_at=now)
         return _new_key(agency)
 
 
 def jwks(agency: Agency) -> dict[str, list[dict[str, Any]]]:
-    """The agency's JWKS: the public part of every key it has had, newest first."""
-    keys = IssuerKey.objects.filter(agency=agency).order_by("-created_at", "-id")
+    """The agency's JWKS: the public part of every key it has had, newest first, except
+    compromised ones."""
+    keys = IssuerKey.objects.filter(agency=agency, compromised_at__isnull=True).order_by(
+        "-created_at", "-id"
+    )
     return {"keys": [{**k.public_jwk, "kid": k.kid, "alg": jose.ALG, "use": "sig"} for k in keys]}
 
 

@@ -58,6 +58,9 @@ class IssuerKey(models.Model):
     public_jwk = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # A compromised key leaves the JWKS at once: documents it signed stop verifying
+    # (``unknown_key``) and must be issued again.
+    compromised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("khóa ký giấy tờ")
@@ -287,6 +290,7 @@ class EventKind(models.TextChoices):
     VERIFIED = "verified", _("Được xác minh")
     PULLED = "pulled", _("Tổ chức lấy giấy tờ (có đồng ý)")
     ATTACHED = "attached", _("Dùng trong hồ sơ thủ tục")
+    REFRESHED = "refreshed", _("Cập nhật chứng thư (đủ tuổi mới)")
 
 
 class DocumentEvent(models.Model):

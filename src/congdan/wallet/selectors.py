@@ -13,6 +13,7 @@ one its province); every read of one is access-logged.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -140,6 +141,8 @@ def verify_document(document: Document) -> verifier.Verdict | None:
 
 # --- filters of "Giấy tờ của tôi" -------------------------------------------------------
 
+# A child's person id in the holder filter: ASCII digits only ("²".isdigit() is True).
+_PERSON_ID = re.compile(r"[0-9]{1,18}")
 STATUS_FILTERS = (*DocumentStatus.values, EXPIRED)
 KIND_FILTERS = tuple(DocumentKind.values)
 MAX_QUERY = 100
@@ -172,7 +175,7 @@ class DocumentFilter:
             kind=kind if kind in KIND_FILTERS else "",
             doc_type=params.get("doc_type", "")[:40],
             status=status if status in STATUS_FILTERS else "",
-            holder=holder if holder == "me" or holder.isdigit() else "",
+            holder=holder if holder == "me" or _PERSON_ID.fullmatch(holder) else "",
             q=" ".join(params.get("q", "").split())[:MAX_QUERY],
         )
 
@@ -184,7 +187,10 @@ class DocumentFilter:
         holder_ok = (
             not self.holder
             or (self.holder == "me" and document.holder_id == person.pk)
-            or (self.holder.isdigit() and document.holder_id == int(self.holder))
+            or (
+                _PERSON_ID.fullmatch(self.holder) is not None
+                and document.holder_id == int(self.holder)
+            )
         )
         text_ok = not self.q or _folded(self.q) in _folded(
             " ".join((document.title_vi, document.title_en, document.number))

@@ -43,8 +43,17 @@ FAILURES: dict[str, Promise] = {
         "Chữ ký của người xuất trình không khớp với người được cấp giấy tờ (sai chủ sở hữu)."
     ),
     "wrong_audience": _("Bản xuất trình này được tạo cho nơi khác hoặc lần xác minh khác."),
+    "unauthorised_issuer": _("Cơ quan này không có thẩm quyền cấp loại giấy tờ này."),
+    "bad_presentation_time": _("Thời điểm tạo bản xuất trình không hợp lệ (ở tương lai)."),
     "revoked": _("Giấy tờ đã bị cơ quan cấp thu hồi."),
     "suspended": _("Giấy tờ đang bị cơ quan cấp tạm đình chỉ."),
+    "status_invalid": _(
+        "Danh sách trạng thái của bên cấp không hợp lệ: không xác nhận được giấy tờ còn hiệu lực."
+    ),
+    "status_unknown": _(
+        "Không kiểm tra được trạng thái giấy tờ: bên cấp không trả lời và không có bản lưu "
+        "còn hạn. Hãy thử lại khi có mạng."
+    ),
     "expired": _("Giấy tờ đã hết hạn."),
     "not_yet_valid": _("Giấy tờ chưa có hiệu lực (thời điểm cấp ở tương lai)."),
     "presentation_expired": _("Lượt chia sẻ này đã hết hạn."),
@@ -53,6 +62,10 @@ FAILURES: dict[str, Promise] = {
 
 
 class KeySource(Protocol):
+    """``jwks(iss)`` → the issuer's JWKS, or None when the issuer is not trusted. A source
+    may also have ``competent(iss, vct) -> bool``: whether that issuer may issue that
+    type (our own agencies: by agency kind, ``doctypes``)."""
+
     def jwks(self, iss: str) -> dict[str, Any] | None: ...
 
 
@@ -176,7 +189,13 @@ def _check_signature(verdict: Verdict, parsed: sdjwt.Parsed, keys: KeySource) ->
         return "unknown_key"
     ok = jose.verify_signature(parsed.signing_input, parsed.signature, key)
     _note(checks, "signature", ok)
-    return None if ok else "bad_signature"
+    if not ok:
+        return "bad_signature"
+    competent = getattr(keys, "competent", None)
+    if competent is not None and not competent(verdict.issuer, verdict.vct):
+        _note(checks, "issuer", False, "not competent for " + verdict.vct)
+        return "unauthorised_issuer"
+    return None
 
 
 def _check_validity(verdict: Verdict, payload: dict[str, Any], now: int) -> str | None:
@@ -299,6 +318,10 @@ def _check_holder(
     _note(checks, "holder", failure is None, detail)
     if failure is not None or kb is None:
         return failure
+    kb_iat = kb.get("iat")
+    if not isinstance(kb_iat, int) or kb_iat - CLOCK_SKEW > now:
+        _note(checks, "share", False, "iat")
+        return "bad_presentation_time"
     kb_exp = kb.get("exp")
     if isinstance(kb_exp, int) and kb_exp + CLOCK_SKEW < now:
         _note(checks, "share", False, "exp")
@@ -321,21 +344,35 @@ def _status_value(payload: dict[str, Any], statuses: StatusSource | None) -> int
             return "unreachable"
         lst = token_payload.get("status_list", {})
         return statuslist.decode_status(lst.get("lst", ""), lst.get("bits", 0), idx)
-    except (JoseError, AttributeError, TypeError):
+    except (JoseError, AttributeError, TypeError, ValueError):
         return "bad status list"
 
 
 _STATUS_FAILURES = {statuslist.INVALID: "revoked", statuslist.SUSPENDED: "suspended"}
+# Why a status could not be read → the failure, or None when that is acceptable: a
+# credential without a status reference, or a verifier that checks offline on purpose
+# (``statuses=None``). A list that cannot be fetched, or is not a valid list, fails
+# closed.
+_UNREAD_STATUS = {
+    "no status": None,
+    "not checked": None,
+    "unreachable": "status_unknown",
+    "bad status list": "status_invalid",
+}
 
 
 def _check_status(
     verdict: Verdict, payload: dict[str, Any], statuses: StatusSource | None
 ) -> str | None:
     value = _status_value(payload, statuses)
-    if isinstance(value, str):  # not checked: say why
-        _note(verdict.checks, "status", None, value)
-        return None
-    failure = _STATUS_FAILURES.get(value)
-    verdict.status = failure or "valid"
+    if isinstance(value, str):  # not read: say why
+        failure = _UNREAD_STATUS[value]
+        _note(verdict.checks, "status", None if failure is None else False, value)
+        return failure
+    # 0 valid, 1 revoked, 2 suspended; any other value we do not understand: fail closed.
+    failure = _STATUS_FAILURES.get(value, "status_invalid") if value else None
+    verdict.status = {"revoked": "revoked", "suspended": "suspended", None: "valid"}.get(
+        failure, "unknown"
+    )
     _note(verdict.checks, "status", failure is None, failure or "")
     return failure

@@ -28,6 +28,7 @@ from congdan.procedures.prefill import source_label
 from congdan.procedures.specs import catalogue
 from congdan.wallet import selectors as wallet_selectors
 from congdan.wallet.doctypes import field_label
+from congdan.wallet.files import scan_response
 
 ACTIONS = {
     "receive": services.receive_dossier,
@@ -155,12 +156,9 @@ def wallet_document_view(
     document = attachment.wallet_document
     assert document is not None  # noqa: S101 -- the selector only returns these
     if request.GET.get("file") == "1":
-        if not document.file:
-            raise Http404
-        response = FileResponse(document.file.open("rb"), content_type=document.content_type)
-        response["Content-Disposition"] = f'inline; filename="{attachment.document_code}"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        # The wallet's own scan response: private, no-store, nosniff, sandboxed; a
+        # missing stored file is a 404 (never_cache: permission_required_view).
+        return scan_response(document)
     verdict = wallet_selectors.verify_document(document)
     claims = verdict.claims if verdict is not None and verdict.valid else document.data
     rows = [

@@ -12,6 +12,7 @@ requester cannot probe the registry.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,9 @@ def _actor_user(person: Person) -> Any:
     return account.user if account is not None else None
 
 
+_ID_NUMBER = re.compile(r"[0-9]{12}")
+
+
 def _clean_purpose(purpose: Any) -> str:
     text = " ".join(str(purpose or "").split())
     if not text:
@@ -102,6 +106,11 @@ def _clean_purpose(purpose: Any) -> str:
             _("Mục đích quá dài (tối đa %(n)d ký tự).") % {"n": MAX_PURPOSE},
             code="too_long",
             field="purpose",
+        )
+    if not text.isprintable():
+        # A NUL or another control character: never stored (PostgreSQL refuses NUL).
+        raise ValidationFailed(
+            _("Mục đích có ký tự không được phép."), code="invalid_purpose", field="purpose"
         )
     return text
 
@@ -215,6 +224,8 @@ def pull_documents(
     clean_purpose = _clean_purpose(purpose)
     if not isinstance(doc_type, str) or not doc_type:
         raise ValidationFailed(_("Chọn loại giấy tờ."), code="required", field="doc_type")
+    if not isinstance(id_number, str) or not _ID_NUMBER.fullmatch(id_number):
+        raise _no_consent()
     holder = Person.objects.filter(id_number=id_number, status=RecordStatus.ACTIVE).first()
     if holder is None:
         raise _no_consent()

@@ -30,7 +30,7 @@ from congdan.core.notify import send_sms
 from congdan.core.permissions import Perm, requires
 from congdan.identity.models import AccountStatus, EidAccount
 from congdan.registry.models import Person
-from congdan.wallet import credentials, statuslist
+from congdan.wallet import credentials, doctypes, statuslist
 from congdan.wallet.models import Document, DocumentEvent, DocumentStatus, EventKind
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ SERIAL_BYTES = 6  # 12 hex digits: collisions are rare, and the unique number de
 NUMBER_ATTEMPTS = 10
 ADULT_AGE = 18  # Bộ luật Dân sự 2015, Điều 20: an adult is 18 or older
 MAX_REASON = 300
+# A document's fields, as JSON: a portrait data URI is about 5 kB.
+MAX_DATA_BYTES = 64_000
 
 
 def _new_number(issuer: Agency, doc_type: str) -> str:
@@ -57,11 +59,19 @@ def _json_data(data: Any) -> dict[str, Any]:
             _("Nội dung giấy tờ phải là tập hợp các trường."), code="invalid_data", field="data"
         )
     try:
-        normalised = json.loads(json.dumps(data, cls=DjangoJSONEncoder, allow_nan=False))
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(data, cls=DjangoJSONEncoder, allow_nan=False, ensure_ascii=False)
+        normalised = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationFailed(
             _("Nội dung giấy tờ có giá trị không lưu được."), code="invalid_data", field="data"
         ) from exc
+    if len(text.encode("utf-8")) > MAX_DATA_BYTES:
+        # The credential must stay well under what a verifier accepts (jose.MAX_TOKEN).
+        raise ValidationFailed(
+            _("Nội dung giấy tờ quá lớn (tối đa %(kb)d kB).") % {"kb": MAX_DATA_BYTES // 1000},
+            code="data_too_large",
+            field="data",
+        )
     if not isinstance(normalised, dict) or not all(isinstance(k, str) for k in normalised):
         raise ValidationFailed(
             _("Nội dung giấy tờ phải là tập hợp các trường."), code="invalid_data", field="data"
@@ -144,6 +154,13 @@ def _validate_issue(
     if not title_en.strip():
         raise ValidationFailed(
             _("Nhập tên giấy tờ bằng tiếng Anh."), code="required", field="title_en"
+        )
+    if not doctypes.competent(doc_type, issuer.kind):
+        raise ValidationFailed(
+            _("%(agency)s không có thẩm quyền cấp loại giấy tờ “%(code)s”.")
+            % {"agency": issuer.name, "code": doc_type},
+            code="issuer_not_competent",
+            field="issuer",
         )
     if not issuer.active:
         raise ValidationFailed(
@@ -241,7 +258,9 @@ def create_issued(
             reason=document.source_ref or actor_label,
         )
         document_id = document.pk
-        transaction.on_commit(lambda: _notify(document_id))
+        # robust: a failing SMS gateway is logged, never turns the committed issue into
+        # an error for the caller (who would retry and issue twice).
+        transaction.on_commit(lambda: _notify(document_id), robust=True)
     return document
 
 
@@ -362,7 +381,7 @@ def change_status(
             reason=reason,
         )
         document_id = document.pk
-        transaction.on_commit(lambda: _notify(document_id, change=change))
+        transaction.on_commit(lambda: _notify(document_id, change=change), robust=True)
     return document
 
 

@@ -10,6 +10,7 @@ issued. A document of another agency is a NotFound, like a number nobody issued
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +39,12 @@ def issuing_agency(client: ClientActor) -> Agency:
     return agency
 
 
+# A document number: ASCII letters, digits, "_", ".", "-" (anything else, such as a NUL,
+# is no number of ours and never reaches a query).
+_NUMBER = re.compile(r"[A-Za-z0-9_.-]{1,120}")
+_ID_NUMBER = re.compile(r"[0-9]{12}")
+
+
 def push_document(
     client: ClientActor,
     *,
@@ -54,15 +61,34 @@ def push_document(
 
     A known integrated type (``doctypes.INTEGRATED``) may leave the titles empty (its own
     are used) and is always integrated. Unknown holder: NotFound ``holder_not_found``.
+
+    Idempotent on ``source_ref``: a retry of a push whose answer was lost (same agency,
+    holder, type and non-empty ``source_ref``) returns the document issued the first time
+    instead of issuing a second one.
     """
     agency = issuing_agency(client)
     holder = (
         Person.objects.filter(id_number=holder_id_number, status=RecordStatus.ACTIVE).first()
-        if isinstance(holder_id_number, str) and holder_id_number.isdigit()
+        if isinstance(holder_id_number, str) and _ID_NUMBER.fullmatch(holder_id_number)
         else None
     )
     if holder is None:
         raise NotFound(_("Không tìm thấy công dân có số định danh này."), code="holder_not_found")
+    source_ref = source_ref.strip() if isinstance(source_ref, str) else ""
+    if source_ref:
+        earlier = (
+            Document.objects.select_related("holder", "issuer")
+            .filter(
+                issuer=agency,
+                holder=holder,
+                doc_type=doc_type,
+                source_ref=source_ref[:80],
+                kind=DocumentKind.ISSUED,
+            )
+            .first()
+        )
+        if earlier is not None:
+            return earlier
     known = doctypes.INTEGRATED.get(doc_type)
     if known is not None:
         title_vi = title_vi or known.title_vi
@@ -90,6 +116,8 @@ def issued_document(client: ClientActor, number: str) -> Document:
         Document.objects.select_related("holder", "issuer")
         .filter(number=number, kind=DocumentKind.ISSUED, issuer=agency)
         .first()
+        if isinstance(number, str) and _NUMBER.fullmatch(number)
+        else None
     )
     if document is None:
         raise NotFound(_("Không tìm thấy giấy tờ."), code="document_not_found")

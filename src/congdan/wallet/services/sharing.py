@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -122,6 +124,19 @@ def _shareable(document: Document) -> None:
         )
 
 
+@contextmanager
+def _readable_credential() -> Iterator[None]:
+    """A stored credential that cannot be parsed (damaged, oversized: ``JoseError``, a
+    ValueError) makes the document unshareable: a Conflict, never a 500."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise Conflict(
+            _("Không đọc được chứng thư số lưu trong kho của giấy tờ này nên không chia sẻ được."),
+            code="credential_unreadable",
+        ) from exc
+
+
 def _chosen_claims(document: Document, claims: list[str]) -> list[str]:
     """The claims to disclose, in the credential's order; a JWS document: all of them."""
     if document.credential_format == CredentialFormat.JWS:
@@ -167,12 +182,17 @@ def create_share(
     with transaction.atomic():
         document = _visible_locked(person, number)
         _shareable(document)
-        chosen = _chosen_claims(document, claims)
+        with _readable_credential():
+            # An ID card issued at 14 says "over 18" once its holder is 18: re-signed in
+            # place (same number, same status index) before the claims are chosen.
+            credentials.refresh_age_claims(document)
+            chosen = _chosen_claims(document, claims)
         until = _expiry(valid_minutes, expires_at)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        presentation = credentials.present(
-            document, claims=chosen, aud=share_url(token), nonce=token, expires_at=until
-        )
+        with _readable_credential():
+            presentation = credentials.present(
+                document, claims=chosen, aud=share_url(token), nonce=token, expires_at=until
+            )
         share = Share.objects.create(
             token=token,
             document=document,

@@ -31,9 +31,10 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from congdan.audit.services import record_change
-from congdan.core.errors import Conflict, NotFound, ValidationFailed
+from congdan.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from congdan.core.models import User
 from congdan.core.permissions import Perm, requires
+from congdan.identity.models import EidAccount
 from congdan.registry.models import Person
 from congdan.wallet import selectors
 from congdan.wallet.models import (
@@ -51,7 +52,9 @@ if TYPE_CHECKING:
     Actor = User | AnonymousUser
 
 DOC_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-NUMBER_PREFIX = "CD-UPLOAD-"
+# ``<issuer>-<doc_type>-<serial>`` like an issued document's number (DigiLocker's
+# IssuerId-DocType-DocId); the issuer of an upload is the citizen.
+NUMBER_ISSUER = "CITIZEN"
 SERIAL_BYTES = 6
 NUMBER_ATTEMPTS = 10
 MAX_TITLE = 200
@@ -178,8 +181,16 @@ def _clean_text(value: str, *, field: str, max_len: int, required: bool) -> str:
     return value
 
 
-def _new_number() -> str:
-    return f"{NUMBER_PREFIX}{secrets.token_hex(SERIAL_BYTES).upper()}"
+def _number_doc_type(doc_type: str) -> str:
+    """The doc type as a number part: lower case ``[a-z0-9_]`` only, "other" when none."""
+    cleaned = re.sub(r"[^a-z0-9_]", "", str(doc_type or "").lower())
+    return cleaned or "other"
+
+
+def _new_number(doc_type: str) -> str:
+    """``CITIZEN-<doc_type>-<12 upper-case hex digits>``."""
+    serial = secrets.token_hex(SERIAL_BYTES).upper()
+    return f"{NUMBER_ISSUER}-{_number_doc_type(doc_type)}-{serial}"
 
 
 def upload_scan(
@@ -239,7 +250,7 @@ def upload_scan(
                 upload_state=UploadState.UNVERIFIED,
             )
             for _attempt in range(NUMBER_ATTEMPTS):
-                document.number = _new_number()
+                document.number = _new_number(doc_type)
                 try:
                     with transaction.atomic(savepoint=True):
                         document.save(force_insert=True)
@@ -284,11 +295,31 @@ def upload_scan(
     return document
 
 
+def own_person_id(actor: Actor | None) -> int | None:
+    """The registry person of an officer's e-ID account (a User has no direct link to a
+    person: ``EidAccount(user, person)`` makes it), or None."""
+    if actor is None or not actor.is_authenticated:
+        return None
+    found: int | None = (
+        EidAccount.objects.filter(user_id=actor.pk).values_list("person_id", flat=True).first()
+    )
+    return found
+
+
+def _own_document() -> PermissionDenied:
+    return PermissionDenied(
+        _("Cán bộ không được tự xác thực bản chụp giấy tờ của chính mình."),
+        code="own_document",
+    )
+
+
 @requires(Perm.DOSSIER_PROCESS)
 def check_upload(actor: Actor, *, number: str, verified: bool, note: str) -> Document:
     """Mark a scan verified (it matches the original or the registry) or rejected (the
     note says why). The officer's agency jurisdiction must contain the holder's
-    residence: otherwise NotFound, as for a missing scan."""
+    residence: otherwise NotFound, as for a missing scan. An officer never checks their
+    own scan (the holder is the person of their e-ID account): PermissionDenied
+    ``own_document``."""
     note = _clean_text(note, field="note", max_len=MAX_NOTE, required=not verified)
     with transaction.atomic():
         document = (
@@ -299,6 +330,8 @@ def check_upload(actor: Actor, *, number: str, verified: bool, note: str) -> Doc
         )
         if document is None:
             raise NotFound(_("Không tìm thấy giấy tờ."), code="document_not_found")
+        if document.holder_id == own_person_id(actor):
+            raise _own_document()
         if document.upload_state != UploadState.UNVERIFIED:
             raise Conflict(_("Bản chụp này đã được xử lý."), code="already_checked")
         target = UploadState.VERIFIED if verified else UploadState.REJECTED
@@ -325,4 +358,4 @@ def check_upload(actor: Actor, *, number: str, verified: bool, note: str) -> Doc
     return document
 
 
-__all__ = ["check_file", "check_upload", "sniff", "upload_scan"]
+__all__ = ["check_file", "check_upload", "own_person_id", "sniff", "upload_scan"]

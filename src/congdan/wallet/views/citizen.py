@@ -28,6 +28,7 @@ from congdan.identity.decorators import citizen_required
 from congdan.identity.models import EidAccount
 from congdan.registry.models import Person, Sex
 from congdan.wallet import credentials, doctypes, keys, services
+from congdan.wallet.files import scan_response
 from congdan.wallet.forms import DocumentFilterForm, ShareForm, UploadForm
 from congdan.wallet.models import CredentialFormat, Document, DocumentKind, Share
 from congdan.wallet.selectors import (
@@ -139,15 +140,34 @@ def document_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _shareable(document: Document) -> bool:
+    return document.kind == DocumentKind.ISSUED and bool(document.credential) and document.is_valid
+
+
+def _share_form(document: Document, data: Any = None) -> ShareForm | None:
+    """The share form, its claim choices read from the stored credential after bringing
+    its age claims up to date (an ID card issued at 14 offers "over 18" once its holder
+    is 18). None when the stored credential cannot be read (damaged, oversized): the
+    page then shows the document with a notice that it cannot be shared."""
+    try:
+        credentials.refresh_age_claims(document)
+        return ShareForm(data, document=document)
+    except (ValueError, TypeError):  # JoseError is a ValueError: an unreadable credential
+        return None
+
+
 def _detail_context(
-    request: HttpRequest, document: Document, share_form: ShareForm | None = None
+    request: HttpRequest,
+    document: Document,
+    share_form: ShareForm | None = None,
+    *,
+    unreadable: bool = False,
 ) -> dict[str, Any]:
     person = _person(request)
-    shareable = (
-        document.kind == DocumentKind.ISSUED and bool(document.credential) and document.is_valid
-    )
+    shareable = _shareable(document) and not unreadable
     if shareable and share_form is None:
-        share_form = ShareForm(document=document)
+        share_form = _share_form(document)
+        unreadable = share_form is None
     shares = shares_of(document)
     return {
         "document": document,
@@ -157,6 +177,7 @@ def _detail_context(
         "is_child": document.holder_id != person.pk,
         "is_upload": document.kind == DocumentKind.UPLOADED,
         "share_form": share_form if shareable else None,
+        "unreadable": unreadable,
         "whole": document.credential_format == CredentialFormat.JWS,
         "active_shares": [s for s in shares if s.is_active],
         "past_shares": [s for s in shares if not s.is_active],
@@ -181,7 +202,11 @@ def document_share(request: HttpRequest, number: str) -> HttpResponse:
     """The "Chia sẻ" form: share the ticked fields, then show the share's link and QR."""
     person = _person(request)
     document = _document(request, number)
-    form = ShareForm(request.POST, document=document)
+    form = _share_form(document, request.POST) if _shareable(document) else None
+    if form is None:  # an upload, not valid, or an unreadable credential
+        context = _detail_context(request, document, unreadable=_shareable(document))
+        messages.error(request, _("Giấy tờ này không chia sẻ được."))
+        return render(request, "wallet/document_detail.html", context, status=400)
     if form.is_valid():
         try:
             share = services.create_share(
@@ -311,26 +336,6 @@ def _document_upload(request: HttpRequest) -> HttpResponse:
             return redirect("wallet:document", document.number)
     status = 400 if request.method == "POST" else 200
     return render(request, "wallet/upload.html", {"form": form}, status=status)
-
-
-def scan_response(document: Document) -> FileResponse:
-    """A stored scan, inline, never cached (personal data; there is no public media URL)."""
-    if document.kind != DocumentKind.UPLOADED or not document.file:
-        raise Http404
-    try:
-        handle = document.file.open("rb")
-    except OSError as exc:
-        raise Http404 from exc
-    response = FileResponse(handle, content_type=document.content_type)
-    suffix = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(
-        document.content_type, "bin"
-    )
-    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", document.number)
-    response["Content-Disposition"] = f'inline; filename="{filename}.{suffix}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
 
 
 @never_cache

@@ -42,7 +42,8 @@ def issuer_metadata(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def issuer_jwks(request: HttpRequest, code: str) -> HttpResponse:
     agency = _agency(code)
-    keys.current_key(agency)  # an issuer always publishes at least one key
+    # No key is made here: a public GET writes nothing (an agency that never issued
+    # publishes an empty set).
     return _json(keys.jwks(agency), max_age=KEYS_MAX_AGE, content_type="application/jwk-set+json")
 
 

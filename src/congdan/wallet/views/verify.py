@@ -2,7 +2,9 @@
 open a share link, and the offline verifier that runs in the browser.
 
 No login. Views parse, call ``wallet.verification``, render; bad input is a Vietnamese
-message on the page (HTTP 400), never a 500.
+message on the page (HTTP 400), never a 500. Verifying (POST on the page, opening a share
+link) is throttled per client address: over ``WALLET_VERIFY_RATE`` a minute the answer is
+a 429 page with Retry-After.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from congdan.core.errors import ValidationFailed
 from congdan.core.models import Agency
+from congdan.identity.lockout import client_ip
 from congdan.registry.models import Sex
-from congdan.wallet import doctypes, keys, verification
+from congdan.wallet import doctypes, keys, verification, verifier
 from congdan.wallet.models import Document, IssuerKey, StatusList
 from congdan.wallet.verifier import Verdict
 
@@ -63,9 +67,21 @@ class VerifyForm(forms.Form):
     verifier = forms.CharField(
         label=_("Đơn vị xác minh (không bắt buộc)"),
         required=False,
-        max_length=120,
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": verification.MAX_LABEL}),
+        error_messages={
+            "null_characters_not_allowed": _(
+                "Tên đơn vị xác minh có ký tự điều khiển không được phép."
+            )
+        },
         help_text=_("Ví dụ: Khách sạn Sông Hàn. Người giữ giấy tờ thấy tên này trong nhật ký."),
     )
+
+    def clean_verifier(self) -> str:
+        try:
+            return verification.clean_label(self.cleaned_data.get("verifier", ""))
+        except ValidationFailed as exc:
+            raise forms.ValidationError(str(exc.message), code=exc.code) from exc
 
 
 def _display(name: str, value: Any) -> dict[str, Any]:
@@ -135,8 +151,13 @@ def _context(verdict: Verdict) -> dict[str, Any]:
     holder = next((c for c in verdict.checks if c.name == "holder"), None)
     status_check = next((c for c in verdict.checks if c.name == "status"), None)
     keys_cached = next((c.detail for c in verdict.checks if c.name == "keys" and c.ok), "")
+    # A withdrawn, expired or foreign share: the verdict and its reason, nothing else
+    # (``verification.redacted`` has emptied the verdict already; the templates check too).
+    if not verdict.valid and verdict.code in verification.REDACTED:
+        return {"verdict": verdict, "redacted": True, "checks": checks}
     return {
         "verdict": verdict,
+        "redacted": False,
         "checks": checks,
         "claims": [_display(name, value) for name, value in verdict.claims.items()],
         "doc_title": _doc_title(verdict) if verdict.vct or verdict.document_number else "",
@@ -149,12 +170,25 @@ def _context(verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def _limited(request: HttpRequest) -> HttpResponse | None:
+    """The 429 page when this client address verified too often this minute, else None."""
+    wait = verification.throttle(client_ip(request))
+    if not wait:
+        return None
+    response = render(request, "wallet/verify_limited.html", {"wait": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     """The public verifier: paste, verify, read the verdict."""
     if request.method != "POST":
         return render(request, "wallet/verify.html", {"form": VerifyForm()})
+    limited = _limited(request)
+    if limited is not None:
+        return limited
     form = VerifyForm(request.POST)
     if not form.is_valid():
         return render(request, "wallet/verify.html", {"form": form}, status=400)
@@ -180,6 +214,9 @@ def verify(request: HttpRequest) -> HttpResponse:
 def share_link(request: HttpRequest, token: str) -> HttpResponse:
     """A share link: the stored presentation verified now (revoked or expired: the
     failing verdict and no data)."""
+    limited = _limited(request)
+    if limited is not None:
+        return limited
     share, verdict = verification.verify_share(token, channel_label="link")
     if share is None:
         return render(request, "wallet/verify_share.html", {"not_found": True}, status=404)
@@ -224,6 +261,8 @@ def _offline_strings() -> dict[str, Any]:
         "suspended": _("Giấy tờ đang bị cơ quan cấp tạm đình chỉ."),
         "expired": _("Giấy tờ đã hết hạn."),
         "presentation_expired": _("Lượt chia sẻ này đã hết hạn."),
+        "bad_presentation_time": verifier.FAILURES["bad_presentation_time"],
+        "status_invalid": verifier.FAILURES["status_invalid"],
         "status_offline": _("trạng thái chưa kiểm tra (ngoại tuyến)"),
         "status_valid": _("Còn hiệu lực (theo danh sách trạng thái)"),
         "status_cached": _("danh sách trạng thái tải lúc"),

@@ -270,6 +270,7 @@
         if (holderOk) {
           var sdJwt = [jwt].concat(disclosures).join("~") + "~";
           if (kbJws.payload.sd_hash !== (await sha256(sdJwt))) failures.push("tampered");
+          else if (typeof kbJws.payload.iat !== "number" || kbJws.payload.iat - SKEW > now) failures.push("bad_presentation_time");
           else if (typeof kbJws.payload.exp === "number" && kbJws.payload.exp + SKEW < now) failures.push("presentation_expired");
         }
       } catch (e) { holderOk = false; }
@@ -281,11 +282,13 @@
     result.facts.status = st;
     if (st.value === 1) failures.push("revoked");
     else if (st.value === 2) failures.push("suspended");
+    else if (st.value !== null && st.value !== 0) failures.push("status_invalid");  // unknown value: fail closed
     // validity
     if (typeof payload.exp === "number" && payload.exp + SKEW < now) failures.push("expired");
 
     var order = ["malformed", "unknown_issuer", "unknown_key", "bad_signature", "tampered",
-      "no_holder_binding", "wrong_holder", "revoked", "suspended", "expired", "presentation_expired"];
+      "no_holder_binding", "wrong_holder", "bad_presentation_time", "revoked", "suspended",
+      "status_invalid", "expired", "presentation_expired"];
     if (failures.length) {
       failures.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
       result.code = failures[0];
