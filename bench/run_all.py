@@ -36,6 +36,7 @@ def main() -> None:
         [PY, str(HERE / "bench_lookup.py"), "--min-persons", "1000000"],
         [PY, str(HERE / "bench_login.py")],
         [PY, str(HERE / "bench_procedures.py")],
+        [PY, str(HERE / "bench_wallet.py")],
     ]
     for step in steps:
         print("+", " ".join(step[1:]), flush=True)

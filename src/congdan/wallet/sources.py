@@ -78,43 +78,54 @@ def local_agency(iss: str) -> Agency | None:
     return Agency.objects.filter(code=code).first()
 
 
-class LocalKeys:
+class _Agencies:
+    """``local_agency`` remembered for the life of one source object (one verification
+    asks for the same issuer three times: keys, competence, status)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Agency | None] = {}
+
+    def agency(self, iss: str) -> Agency | None:
+        if iss not in self._seen:
+            self._seen[iss] = local_agency(iss)
+        return self._seen[iss]
+
+
+class LocalKeys(_Agencies):
     """Our own agencies' JWKS."""
 
     def jwks(self, iss: str) -> dict[str, Any] | None:
-        agency = local_agency(iss)
+        agency = self.agency(iss)
         return keys.jwks(agency) if agency is not None else None
 
     def competent(self, iss: str, vct: str) -> bool:
         """Whether our agency ``iss`` may issue the type ``vct`` (doctypes)."""
-        agency = local_agency(iss)
+        agency = self.agency(iss)
         if agency is None or not vct.startswith(doctypes.VCT_PREFIX):
             return agency is not None
         return doctypes.competent(vct.removeprefix(doctypes.VCT_PREFIX), agency.kind)
 
 
-class LocalStatuses:
-    """Our own status lists, built now (so a revocation shows at once)."""
+class LocalStatuses(_Agencies):
+    """Our own status lists, read from the documents now (so a revocation shows at once).
+
+    The payload is built from the database directly: signing a token only to verify it
+    again a moment later would prove nothing (we are the issuer) and cost two signature
+    operations and a JWKS read per verification.
+    """
 
     def status_list(self, uri: str, iss: str) -> dict[str, Any] | None:
-        agency = local_agency(iss)
+        agency = self.agency(iss)
         if agency is None:
             return None
         prefix = keys.issuer_id(agency) + "/status/"
-        if not uri.startswith(prefix) or not uri[len(prefix) :].isdigit():
+        number = uri[len(prefix) :] if uri.startswith(prefix) else ""
+        if not number.isascii() or not number.isdigit() or len(number) > 9:
             return None
-        status_list = StatusList.objects.filter(
-            agency=agency, number=int(uri[len(prefix) :])
-        ).first()
+        status_list = StatusList.objects.filter(agency=agency, number=int(number)).first()
         if status_list is None:
             return None
-        now = int(time.time())
-        try:
-            return verify_status_token(
-                statuslist.token(status_list, now), uri, keys.jwks(agency), now
-            )
-        except JoseError:  # pragma: no cover -- we signed it a moment ago
-            return None
+        return statuslist.payload(status_list, int(time.time()))
 
 
 # --- fetching over HTTP -------------------------------------------------------------

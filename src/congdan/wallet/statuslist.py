@@ -52,6 +52,14 @@ def _open_list(agency: Agency) -> StatusList:
 def allocate(agency: Agency, count: int = 1) -> list[tuple[StatusList, int]]:
     """``count`` free (list, index) pairs of the agency; the caller saves them on
     documents (a unique constraint catches a concurrent taker: draw again)."""
+    if count == 1:
+        # One document (the usual path): draw until a free index; a list is at most half
+        # full, so each draw succeeds with probability >= 1/2 (one indexed probe each).
+        status_list = _open_list(agency)
+        taken_here = Document.objects.filter(status_list=status_list)
+        for index in _draws(status_list.size):
+            if not taken_here.filter(status_index=index).exists():
+                return [(status_list, index)]
     pairs: list[tuple[StatusList, int]] = []
     while len(pairs) < count:
         status_list = _open_list(agency)
@@ -101,8 +109,8 @@ def decode_status(lst: str, bits: int, index: int) -> int:
     return (data[index // per_byte] >> ((index % per_byte) * bits)) & ((1 << bits) - 1)
 
 
-def token(status_list: StatusList, now: int | None = None) -> str:
-    """The signed status list JWT as of now."""
+def payload(status_list: StatusList, now: int) -> dict[str, Any]:
+    """The status list token's claims as of now (built from the documents' status)."""
     agency = status_list.agency
     statuses = {
         index: STATUS_VALUES[DocumentStatus(status)]
@@ -111,9 +119,7 @@ def token(status_list: StatusList, now: int | None = None) -> str:
         .values_list("status_index", "status")
         if index is not None
     }
-    now = int(time.time()) if now is None else now
-    key = keys.current_key(agency)
-    payload = {
+    return {
         "sub": keys.status_list_uri(agency, status_list.number),
         "iss": keys.issuer_id(agency),
         "iat": now,
@@ -121,4 +127,10 @@ def token(status_list: StatusList, now: int | None = None) -> str:
         "ttl": TTL,
         "status_list": {"bits": BITS, "lst": encode(status_list.size, statuses)},
     }
-    return jose.sign({"typ": TYP, "kid": key.kid}, payload, keys.private_key(key))
+
+
+def token(status_list: StatusList, now: int | None = None) -> str:
+    """The signed status list JWT as of now."""
+    now = int(time.time()) if now is None else now
+    key = keys.current_key(status_list.agency)
+    return jose.sign({"typ": TYP, "kid": key.kid}, payload(status_list, now), keys.private_key(key))
