@@ -209,3 +209,20 @@ def test_a_failing_sms_gateway_does_not_undo_or_break_an_issue(
     with django_capture_on_commit_callbacks(execute=True):
         document = id_card(family.father, agency=make_c06())
     assert Document.objects.filter(pk=document.pk).exists()
+
+
+# --- numbering --------------------------------------------------------------------------
+
+
+def test_a_number_already_used_is_drawn_again(
+    family: Family, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two documents drawing the same serial: the second draws again (inside a
+    savepoint, so the caller's transaction goes on) instead of failing."""
+    first = id_card(family.father)
+    serial = first.number.rsplit("-", 1)[1]
+    draws = iter([serial.lower(), "00000000abcd"])
+    monkeypatch.setattr("congdan.wallet.services.issuing.secrets.token_hex", lambda n: next(draws))
+    second = id_card(family.father)
+    assert second.number.endswith("-00000000ABCD")
+    assert Document.objects.filter(doc_type="id_card").count() == 2

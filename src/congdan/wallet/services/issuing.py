@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import re
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -176,6 +177,35 @@ def _validate_issue(
         )
 
 
+def insert_numbered(document: Document, draw: Callable[[], None]) -> None:
+    """Insert ``document`` with a fresh random number (and, for an issued one, status
+    index): ``draw`` sets them; a collision with an existing number or index draws again
+    (inside a savepoint, so the caller's transaction goes on). Any other integrity error
+    is raised."""
+    for _attempt in range(NUMBER_ATTEMPTS):
+        draw()
+        try:
+            with transaction.atomic(savepoint=True):
+                document.save(force_insert=True)
+        except IntegrityError:
+            document.pk = None
+            document._state.adding = True
+            taken = Document.objects.filter(number=document.number).exists() or (
+                document.status_list_id is not None
+                and Document.objects.filter(
+                    status_list_id=document.status_list_id, status_index=document.status_index
+                ).exists()
+            )
+            if taken:
+                continue  # drew a serial or a status index already used: draw again
+            raise
+        return
+    raise Conflict(  # pragma: no cover -- ten collisions of 48-bit random serials
+        _("Không cấp được số giấy tờ mới; vui lòng thử lại."),
+        code="number_allocation_exhausted",
+    )
+
+
 def create_issued(
     *,
     actor: Actor | None,
@@ -211,7 +241,8 @@ def create_issued(
             source_ref=source_ref.strip()[:80],
             status=DocumentStatus.VALID,
         )
-        for _attempt in range(NUMBER_ATTEMPTS):
+
+        def draw() -> None:
             document.number = _new_number(issuer, doc_type)
             ((status_list, index),) = statuslist.allocate(issuer)
             document.status_list, document.status_index = status_list, index
@@ -221,23 +252,8 @@ def create_issued(
                 status_list=status_list,
                 status_index=index,
             )
-            try:
-                with transaction.atomic(savepoint=True):
-                    document.save(force_insert=True)
-            except IntegrityError:
-                document.pk = None
-                document._state.adding = True
-                if Document.objects.filter(number=document.number).exists() or (
-                    Document.objects.filter(status_list=status_list, status_index=index).exists()
-                ):
-                    continue  # drew a serial or a status index already used: draw again
-                raise
-            break
-        else:  # pragma: no cover -- ten collisions of 48-bit random serials
-            raise Conflict(
-                _("Không cấp được số giấy tờ mới; vui lòng thử lại."),
-                code="number_allocation_exhausted",
-            )
+
+        insert_numbered(document, draw)
         DocumentEvent.objects.create(
             document=document,
             kind=EventKind.ISSUED,
@@ -417,6 +433,7 @@ def reinstate_document(actor: Actor, *, number: str, reason: str) -> Document:
 __all__ = [
     "change_status",
     "create_issued",
+    "insert_numbered",
     "issue_document",
     "reinstate_document",
     "revoke_document",

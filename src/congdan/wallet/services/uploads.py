@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
@@ -45,6 +45,7 @@ from congdan.wallet.models import (
     EventKind,
     UploadState,
 )
+from congdan.wallet.services.issuing import insert_numbered
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -56,7 +57,6 @@ DOC_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # IssuerId-DocType-DocId); the issuer of an upload is the citizen.
 NUMBER_ISSUER = "CITIZEN"
 SERIAL_BYTES = 6
-NUMBER_ATTEMPTS = 10
 MAX_TITLE = 200
 MAX_NOTE = 300
 # An image larger than this many pixels is refused before decoding (a scan of an A4 page
@@ -249,23 +249,11 @@ def upload_scan(
                 sha256=checked.sha256,
                 upload_state=UploadState.UNVERIFIED,
             )
-            for _attempt in range(NUMBER_ATTEMPTS):
+
+            def draw() -> None:
                 document.number = _new_number(doc_type)
-                try:
-                    with transaction.atomic(savepoint=True):
-                        document.save(force_insert=True)
-                except IntegrityError:
-                    document.pk = None
-                    document._state.adding = True
-                    if Document.objects.filter(number=document.number).exists():
-                        continue
-                    raise
-                break
-            else:  # pragma: no cover -- ten collisions of 48-bit random serials
-                raise Conflict(
-                    _("Không cấp được số giấy tờ mới; vui lòng thử lại."),
-                    code="number_allocation_exhausted",
-                )
+
+            insert_numbered(document, draw)
             # Written last, after every check; removed below if the transaction fails.
             document.file.save("scan", ContentFile(checked.content), save=False)
             stored.append(str(document.file.name))
