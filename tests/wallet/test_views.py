@@ -457,6 +457,8 @@ def test_the_qr_holds_the_presentation_when_it_fits(father: Client, family: Fami
     html = father.get(_share(share)).content.decode()
     assert 'data-content="presentation"' in html
     assert "kiểm tra được cả khi không có mạng" in html
+    # The same content as text, to send or paste into a verifier page.
+    assert f'readonly spellcheck="false">{share.presentation}</textarea>' in html
 
 
 def test_the_qr_holds_the_link_when_too_long(father: Client, family: Family) -> None:
