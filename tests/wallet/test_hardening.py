@@ -191,12 +191,12 @@ def test_age_claims_are_refreshed_when_the_holder_comes_of_age(family: Family) -
     Document.objects.filter(pk=document.pk).update(credential=old)
     document.refresh_from_db()
     assert "age_over_18" not in credentials.disclosable(document)
-    assert credentials.refresh_age_claims(document)
+    assert services.refresh_age_claims(document)
     document.refresh_from_db()
     assert "age_over_18" in credentials.disclosable(document)
     assert DocumentEvent.objects.filter(document=document, kind=EventKind.REFRESHED).exists()
     assert check_local(present(document, ["age_over_18"])).claims == {"age_over_18": True}
-    assert not credentials.refresh_age_claims(document)  # nothing more to add
+    assert not services.refresh_age_claims(document)  # nothing more to add
 
 
 def test_a_failing_sms_gateway_does_not_undo_or_break_an_issue(

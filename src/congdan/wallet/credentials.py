@@ -19,21 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.utils import timezone
-
 from congdan.wallet import doctypes, jose, keys, sdjwt
-from congdan.wallet.models import (
-    CredentialFormat,
-    Document,
-    DocumentEvent,
-    DocumentStatus,
-    EventKind,
-)
+from congdan.wallet.models import CredentialFormat
 
 if TYPE_CHECKING:
     from congdan.core.models import Agency
-    from congdan.wallet.models import StatusList
+    from congdan.wallet.models import Document, StatusList
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CLEAR_CLAIMS = frozenset({"document_number", "issuer_name"})
@@ -150,62 +141,12 @@ def build(
     )
 
 
-def refresh_age_claims(document: Document) -> bool:
-    """Re-sign a valid SD-JWT VC in place when its holder has crossed an age threshold
-    since it was issued (an ID card issued at 14 gains ``age_over_18`` at 18): same
-    number, issue time and status index, age claims as of today. True when re-signed.
-
-    Runs in its own atomic block (joining the caller's) with the row locked, and records
-    a ``refreshed`` event.
-    """
-    today = timezone.localdate()
-    if (
-        document.credential_format != CredentialFormat.SD_JWT_VC
-        or document.status != DocumentStatus.VALID
-        or document.issuer is None
-        or not set(_age_claims(document.data, today)) - set(disclosable(document))
-    ):
-        return False
-    with transaction.atomic():
-        locked = (
-            Document.objects.select_for_update(of=("self",))
-            .select_related("issuer", "holder", "status_list")
-            .get(pk=document.pk)
-        )
-        agency = locked.issuer
-        if (
-            agency is None
-            or locked.status_list is None
-            or locked.status_index is None
-            or not set(_age_claims(locked.data, today)) - set(disclosable(locked))
-        ):
-            return False
-        credential, _format = sign(
-            signer_for(agency),
-            Claims(
-                doc_type=locked.doc_type,
-                number=locked.number,
-                issued_at=locked.issued_at,
-                valid_until=locked.valid_until,
-                data=locked.data,
-                holder_id_number=locked.holder.id_number,
-                status_index=locked.status_index,
-                status_uri=keys.status_list_uri(agency, locked.status_list.number),
-                title_vi=locked.title_vi,
-                title_en=locked.title_en,
-                ages_on=today,
-            ),
-        )
-        locked.credential = credential
-        locked.save(update_fields=["credential"])
-        DocumentEvent.objects.create(
-            document=locked,
-            kind=EventKind.REFRESHED,
-            actor_label="system",
-            detail={"age_claims": sorted(_age_claims(locked.data, today))},
-        )
-    document.credential = credential
-    return True
+def missing_age_claims(document: Document, on: dt.date) -> set[str]:
+    """The ``age_over_N`` claims the holder qualifies for ``on`` that the stored
+    credential lacks (the holder crossed a threshold after issue)."""
+    if document.credential_format != CredentialFormat.SD_JWT_VC:
+        return set()
+    return set(_age_claims(document.data, on)) - set(disclosable(document))
 
 
 def disclosable(document: Document) -> list[str]:

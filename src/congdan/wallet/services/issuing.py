@@ -31,7 +31,7 @@ from congdan.core.notify import send_sms
 from congdan.core.permissions import Perm, requires
 from congdan.identity.models import AccountStatus, EidAccount
 from congdan.registry.models import Person
-from congdan.wallet import credentials, doctypes, statuslist
+from congdan.wallet import credentials, doctypes, keys, statuslist
 from congdan.wallet.models import Document, DocumentEvent, DocumentStatus, EventKind
 
 if TYPE_CHECKING:
@@ -317,6 +317,64 @@ def issue_document(
     )
 
 
+def refresh_age_claims(document: Document) -> bool:
+    """Re-sign a valid SD-JWT VC in place when its holder has crossed an age threshold
+    since it was issued (an ID card issued at 14 gains ``age_over_18`` at 18): same
+    number, issue time and status index, age claims as of today. True when re-signed.
+
+    Runs in its own atomic block (joining the caller's) with the row locked, and records
+    a ``refreshed`` event.
+    """
+    today = timezone.localdate()
+    if (
+        document.status != DocumentStatus.VALID
+        or document.issuer is None
+        or not credentials.missing_age_claims(document, today)
+    ):
+        return False
+    with transaction.atomic():
+        locked = (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("issuer", "holder", "status_list")
+            .get(pk=document.pk)
+        )
+        agency = locked.issuer
+        if (
+            agency is None
+            or locked.status_list is None
+            or locked.status_index is None
+            or not credentials.missing_age_claims(locked, today)
+        ):
+            return False
+        added = sorted(credentials.missing_age_claims(locked, today))
+        credential, _format = credentials.sign(
+            credentials.signer_for(agency),
+            credentials.Claims(
+                doc_type=locked.doc_type,
+                number=locked.number,
+                issued_at=locked.issued_at,
+                valid_until=locked.valid_until,
+                data=locked.data,
+                holder_id_number=locked.holder.id_number,
+                status_index=locked.status_index,
+                status_uri=keys.status_list_uri(agency, locked.status_list.number),
+                title_vi=locked.title_vi,
+                title_en=locked.title_en,
+                ages_on=today,
+            ),
+        )
+        locked.credential = credential
+        locked.save(update_fields=["credential"])
+        DocumentEvent.objects.create(
+            document=locked,
+            kind=EventKind.REFRESHED,
+            actor_label="system",
+            detail={"age_claims": added},
+        )
+    document.credential = credential
+    return True
+
+
 def _clean_reason(reason: str) -> str:
     reason = " ".join(reason.split())
     if not reason:
@@ -435,6 +493,7 @@ __all__ = [
     "create_issued",
     "insert_numbered",
     "issue_document",
+    "refresh_age_claims",
     "reinstate_document",
     "revoke_document",
     "suspend_document",

@@ -36,6 +36,7 @@ from congdan.wallet.models import (
     EventKind,
     Share,
 )
+from congdan.wallet.services.issuing import refresh_age_claims
 
 TOKEN_BYTES = 24
 MIN_MINUTES = 1
@@ -185,7 +186,7 @@ def create_share(
         with _readable_credential():
             # An ID card issued at 14 says "over 18" once its holder is 18: re-signed in
             # place (same number, same status index) before the claims are chosen.
-            credentials.refresh_age_claims(document)
+            refresh_age_claims(document)
             chosen = _chosen_claims(document, claims)
         until = _expiry(valid_minutes, expires_at)
         token = secrets.token_urlsafe(TOKEN_BYTES)

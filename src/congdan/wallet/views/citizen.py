@@ -150,7 +150,7 @@ def _share_form(document: Document, data: Any = None) -> ShareForm | None:
     is 18). None when the stored credential cannot be read (damaged, oversized): the
     page then shows the document with a notice that it cannot be shared."""
     try:
-        credentials.refresh_age_claims(document)
+        services.refresh_age_claims(document)
         return ShareForm(data, document=document)
     except (ValueError, TypeError):  # JoseError is a ValueError: an unreadable credential
         return None
