@@ -150,6 +150,9 @@ def test_status_changes_by_the_issuer(issuer: Api, world: World) -> None:
     assert read.status_code == 200
     assert read.json()["status"] == "revoked"
     assert read.json()["holder_id_number"] == world.person.id_number
+    # The issuer system read a citizen's document: on the citizen's access log.
+    entry = AccessLogEntry.objects.get(person=world.person, view="wallet_issuer_read")
+    assert entry.actor_label.startswith("client:") and entry.purpose == "document_status"
     document = Document.objects.get(number=number)
     assert document.status == DocumentStatus.REVOKED
     assert document.revocation_reason == "Thu hồi"

@@ -150,7 +150,7 @@ def push(request: HttpRequest, body: PushIn) -> Status:
     summary="Status of a document this agency issued (issuer, scope wallet:issue)",
 )
 def issued(request: HttpRequest, number: str) -> dict[str, Any]:
-    return _issued(pushing.issued_document(_client(request), number))
+    return _issued(pushing.read_issued_document(_client(request), number))
 
 
 def _change(request: HttpRequest, number: str, change: str, body: ReasonIn) -> dict[str, Any]:

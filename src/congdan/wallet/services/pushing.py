@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from congdan.audit.models import Channel
+from congdan.audit.services import log_access
 from congdan.core.errors import NotFound, PermissionDenied, ValidationFailed
 from congdan.core.models import Agency
 from congdan.identity.api_auth import ClientActor, require_scope
@@ -124,6 +126,22 @@ def issued_document(client: ClientActor, number: str) -> Document:
     return document
 
 
+def read_issued_document(client: ClientActor, number: str) -> Document:
+    """``issued_document`` for the issuer API's read: the issuer system read a citizen's
+    document (its holder, status, dates), so the read is access-logged on the holder."""
+    document = issued_document(client, number)
+    log_access(
+        None,
+        person_ids=[document.holder_id],
+        channel=Channel.API,
+        view="wallet_issuer_read",
+        fields=("wallet_document",),
+        purpose="document_status",
+        on_behalf_of=(client.label, client.organisation),
+    )
+    return document
+
+
 def change_document_status(
     client: ClientActor, *, number: str, change: str, reason: str
 ) -> Document:
@@ -142,4 +160,10 @@ def change_document_status(
     )
 
 
-__all__ = ["change_document_status", "issued_document", "issuing_agency", "push_document"]
+__all__ = [
+    "change_document_status",
+    "issued_document",
+    "issuing_agency",
+    "push_document",
+    "read_issued_document",
+]
