@@ -18,7 +18,8 @@ from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from congdan.core.api_auth import ApiTokenAuth
-from congdan.core.errors import DomainError
+from congdan.core.errors import DomainError, RateLimited
+from congdan.exchange.api import router as exchange_router
 from congdan.registry.api import router as registry_router
 from congdan.wallet.api_orgs import router as wallet_orgs_router
 from congdan.wallet.api_verify import router as wallet_verify_router
@@ -61,7 +62,10 @@ def error_response(
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # Vietnamese explanations of pydantic's error types, keyed by ``type``.
@@ -179,6 +183,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/v1/registry/", registry_router, tags=["registry"])
 api.add_router("/v1/verify/", wallet_verify_router, tags=["verify"])
 api.add_router("/v1/wallet/", wallet_orgs_router, tags=["wallet"])
+api.add_router("/v1/exchange/", exchange_router, tags=["exchange"])
 
 # Last: any other path under /api/ is a JSON 404, not Django's HTML page.
 _fallback = Router()

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "congdan.identity",
     "congdan.payments",
     "congdan.wallet",
+    "congdan.exchange",
     "congdan.procedures",
     "congdan.portal",
 ]
@@ -334,6 +335,7 @@ OAUTH2_PROVIDER = {
         "registry:read": "Tra cứu dữ liệu dân cư (hệ thống thành viên)",
         "wallet:issue": "Cấp, thu hồi giấy tờ vào kho dữ liệu của công dân (cơ quan cấp)",
         "wallet:read": "Lấy giấy tờ từ kho dữ liệu của công dân khi được đồng ý",
+        "exchange:query": "Khai thác dịch vụ dữ liệu dân cư theo quyền được cấp (tổ chức thành viên)",
     },
     "DEFAULT_SCOPES": ["openid"],
 }
@@ -420,3 +422,43 @@ if WALLET_VERIFY_RATE < 1:
 WALLET_UPLOAD_MAX_BYTES = int(
     os.environ.get("CONGDAN_WALLET_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024))
 )
+
+# --- Data exchange and the access log (docs/exchange.md, docs/access-log.md) ----------
+
+
+def _int_env(name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(os.environ.get(name, str(default)))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number") from exc
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}")
+    return value
+
+
+# X-Road instance of member identifiers (``VN/COM/VCB/ekyc``).
+EXCHANGE_INSTANCE = os.environ.get("CONGDAN_EXCHANGE_INSTANCE", "VN")
+# Requests per minute per member and service when no RateLimit row says otherwise.
+EXCHANGE_DEFAULT_RATE = _int_env("CONGDAN_EXCHANGE_DEFAULT_RATE", 6000, 1, 10_000_000)
+# Largest batch verification upload: rows and bytes.
+EXCHANGE_BATCH_MAX_ROWS = 100_000
+EXCHANGE_BATCH_MAX_BYTES = _int_env(
+    "CONGDAN_EXCHANGE_BATCH_MAX_BYTES", 20 * 1024 * 1024, 1024, 1024**3
+)
+# Webhook deliveries: attempts before giving up, first retry delay (doubling each time).
+EXCHANGE_WEBHOOK_ATTEMPTS = _int_env("CONGDAN_EXCHANGE_WEBHOOK_ATTEMPTS", 8, 1, 30)
+EXCHANGE_WEBHOOK_BACKOFF_SECONDS = _int_env("CONGDAN_EXCHANGE_WEBHOOK_BACKOFF", 30, 1, 3600)
+# Secret the access log's seals are signed with (an Ed25519 key derived from it). Empty:
+# derived from SECRET_KEY (development and the demo only).
+ACCESS_LOG_SEAL_SECRET = os.environ.get("CONGDAN_ACCESS_LOG_SEAL_SECRET", "")
+if not (DEBUG or CONGDAN_DEMO) and len(ACCESS_LOG_SEAL_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "CONGDAN_ACCESS_LOG_SEAL_SECRET is missing or shorter than 32 characters. Set a "
+        "random secret and keep it: the access log's seals are signed with a key derived "
+        "from it (docs/access-log.md)."
+    )
+# Entries are sealed once older than this (seconds): a transaction still open when a
+# segment is sealed would otherwise add a row inside a sealed range.
+ACCESS_LOG_SEAL_DELAY = _int_env("CONGDAN_ACCESS_LOG_SEAL_DELAY", 120, 0, 86_400)
+# Access-log entries are kept this many months (0: for ever).
+ACCESS_LOG_RETENTION_MONTHS = _int_env("CONGDAN_ACCESS_LOG_RETENTION_MONTHS", 60, 0, 1200)

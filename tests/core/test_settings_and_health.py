@@ -41,6 +41,7 @@ def test_real_secret_starts(tmp_path) -> None:
             "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",  # imported on first use
             "CONGDAN_PAYMENT_GATEWAY": "example_gateway.PaymentGateway",  # likewise
             "CONGDAN_WALLET_HOLDER_KEY_SECRET": "h" * 40,
+            "CONGDAN_ACCESS_LOG_SEAL_SECRET": "s" * 40,
         }
     )
     assert result.returncode == 0, result.stderr

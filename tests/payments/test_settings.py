@@ -14,6 +14,7 @@ PRODUCTION = {
     "CONGDAN_SECRET_KEY": "x" * 50,
     "CONGDAN_NOTIFY_BACKEND": "example_gateway.SmsBackend",  # imported on first use
     "CONGDAN_WALLET_HOLDER_KEY_SECRET": "h" * 40,
+    "CONGDAN_ACCESS_LOG_SEAL_SECRET": "s" * 40,
 }
 
 

@@ -29,6 +29,13 @@ class Channel(models.TextChoices):
     OIDC = "oidc", _("Xác thực cho ứng dụng kết nối (OpenID Connect)")
     PORTAL = "portal", _("Cổng dịch vụ công (hồ sơ của công dân)")
     WALLET = "wallet", _("Kho giấy tờ: chia sẻ, xác minh, lấy giấy tờ")
+    EXCHANGE = "exchange", _("Chia sẻ dữ liệu với tổ chức thành viên")
+
+
+class Outcome(models.TextChoices):
+    OK = "ok", _("Đã cung cấp dữ liệu")
+    VERIFIED = "verified", _("Chỉ trả lời khớp/không khớp")
+    REFUSED = "refused", _("Bị từ chối")
 
 
 class AccessLogEntry(models.Model):
@@ -49,11 +56,17 @@ class AccessLogEntry(models.Model):
         db_constraint=False,
         related_name="+",
     )
+    subsystem = models.CharField(_("hệ thống"), max_length=120, blank=True)
     channel = models.CharField(_("kênh"), max_length=8, choices=Channel.choices)
     view = models.CharField(_("màn hình/dịch vụ"), max_length=80)
     fields = models.CharField(_("trường dữ liệu"), max_length=400, blank=True)
     purpose = models.CharField(_("mục đích"), max_length=200)
     request_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(
+        _("kết quả"), max_length=8, choices=Outcome.choices, default=Outcome.OK
+    )
+    # Investigations: hidden from the citizen's data tracker until this date.
+    hidden_until = models.DateField(_("ẩn với công dân đến"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("nhật ký truy cập")

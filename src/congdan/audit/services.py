@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
-from congdan.audit.models import AccessLogEntry, ChangeRecord, Channel
+from congdan.audit.models import AccessLogEntry, ChangeRecord, Channel, Outcome
 from congdan.core.context import current_request_id
 
 if TYPE_CHECKING:
@@ -46,11 +46,17 @@ def log_access(
     fields: Sequence[str],
     purpose: str,
     on_behalf_of: tuple[str, str] | None = None,
+    subsystem: str = "",
+    outcome: Outcome | str = Outcome.OK,
+    hidden_until: dt.date | None = None,
 ) -> int:
     """Append one entry per person read. Returns the number of entries written.
 
     ``on_behalf_of`` = (label, organisation) names a non-user reader, such as an OIDC
     client receiving claims (label ``oidc:<client_id>``); ``actor`` is then None.
+    ``subsystem`` names the member's system (X-Road identifier), ``outcome`` what the
+    reader got, ``hidden_until`` keeps an investigation's read out of the citizen's data
+    tracker until that date.
     """
     ids = list(dict.fromkeys(person_ids))
     if not ids:
@@ -70,6 +76,9 @@ def log_access(
             fields=field_list,
             purpose=purpose[:200],
             request_id=request_id,
+            subsystem=subsystem[:120],
+            outcome=outcome,
+            hidden_until=hidden_until,
             **who,
         )
         for pid in ids

@@ -49,3 +49,16 @@ class PermissionDenied(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class RateLimited(DomainError):
+    """Too many requests; ``retry_after`` seconds until the window reopens."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str | Promise, *, retry_after: int, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)

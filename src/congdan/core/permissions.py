@@ -42,6 +42,8 @@ class Perm(StrEnum):
     DOSSIER_PROCESS = "procedures:dossier:process"
     DOSSIER_FILE_FOR_CITIZEN = "procedures:dossier:file_for_citizen"
     PAYMENT_REFUND = "payments:payment:refund"
+    EXCHANGE_MANAGE = "exchange:grant:manage"
+    ACCESS_LOG_SUPERVISE = "audit:accesslog:supervise"
 
 
 class Role(models.TextChoices):
@@ -49,6 +51,7 @@ class Role(models.TextChoices):
     # What an officer may do depends on their agency's kind (police, justice …).
     OFFICER = "officer", _("Cán bộ cơ quan (theo loại cơ quan)")
     STEWARD = "steward", _("Cán bộ quản lý dữ liệu")
+    DPO = "dpo", _("Cán bộ bảo vệ dữ liệu cá nhân")
     ADMIN = "admin", _("Quản trị hệ thống")
 
 
@@ -92,8 +95,13 @@ _STEWARD = frozenset(
         Perm.API_TOKEN_MANAGE,
     }
 )
+# The data-protection officer: supervises who reads citizens' data, manages grants.
+_DPO = frozenset(
+    {Perm.ACCESS_LOG_READ, Perm.ACCESS_LOG_SUPERVISE, Perm.EXCHANGE_MANAGE, Perm.ADMIN_SITE}
+)
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.NONE: frozenset(),
+    Role.DPO: _DPO,
     Role.OFFICER: _OFFICER,
     Role.STEWARD: _STEWARD,
     Role.ADMIN: frozenset(Perm),

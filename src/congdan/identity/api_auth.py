@@ -13,6 +13,7 @@ agency) and the token's scopes (those still allowed by the policy).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ class ClientActor:
     application: Application
     policy: ClientPolicy
     scopes: frozenset[str]
+    expires: dt.datetime | None = None  # the access token's expiry
 
     @property
     def client_id(self) -> str:
@@ -90,7 +92,9 @@ def client_for_token(token: str) -> ClientActor | None:
         return None
     # Only what the policy still allows: narrowing a policy takes effect at once.
     scopes = frozenset(access.scope.split()) & frozenset(policy.allowed_scopes) & set(SYSTEM_SCOPES)
-    return ClientActor(application=application, policy=policy, scopes=scopes)
+    return ClientActor(
+        application=application, policy=policy, scopes=scopes, expires=access.expires
+    )
 
 
 class ClientCredentialsAuth(HttpBearer):

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 # ``registry:read`` (lookups), ``wallet:issue`` (an agency pushes or revokes documents,
 # needs the policy's agency) and ``wallet:read`` (a requester pulls, with consent).
 USER_SCOPES = ("openid", "profile", "id_number", "address", "phone", "household", "card")
-SYSTEM_SCOPES = ("registry:read", "wallet:issue", "wallet:read")
+SYSTEM_SCOPES = ("registry:read", "wallet:issue", "wallet:read", "exchange:query")
 ALL_SCOPES = USER_SCOPES + SYSTEM_SCOPES
 
 # Each scope's claims with the label the consent page shows for it.
@@ -73,6 +73,7 @@ SCOPE_CLAIMS: dict[str, tuple[tuple[str, Promise], ...]] = {
     "registry:read": (),
     "wallet:issue": (),
     "wallet:read": (),
+    "exchange:query": (),
 }
 
 ACR_LEVEL1 = "level1"

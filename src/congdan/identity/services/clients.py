@@ -203,8 +203,9 @@ def create_client(
             raise ValidationFailed(
                 _(
                     "Hệ thống kết nối (client credentials) chỉ được các phạm vi hệ thống "
-                    "registry:read, wallet:issue, wallet:read."
-                ),
+                    "%(scopes)s."
+                )
+                % {"scopes": ", ".join(SYSTEM_SCOPES)},
                 code="system_scopes_only",
                 field="allowed_scopes",
             )

@@ -1,0 +1,78 @@
+"""Fixed-window request counters per member and service.
+
+With ``CONGDAN_CACHE_URL`` pointing at Redis the counters live there (one INCR per
+request, shared by every process and server); otherwise in the database (the embedded
+default: one upsert per request, shared by the server's processes too). The window is a
+minute; a refused request learns when the window reopens (``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+
+from congdan.core.errors import RateLimited
+
+WINDOW = 60
+
+
+def _redis_configured() -> bool:
+    backend = settings.CACHES["default"]["BACKEND"]
+    return backend.endswith("RedisCache")
+
+
+def _count_in_cache(key: str, window: int, weight: int) -> int:
+    cache_key = f"exchange:rate:{key}:{window}"
+    if cache.add(cache_key, weight, WINDOW + 5):
+        return weight
+    try:
+        return int(cache.incr(cache_key, weight))
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, weight, WINDOW + 5)
+        return weight
+
+
+def _count_in_database(key: str, window: int, weight: int) -> int:
+    from congdan.exchange.models import RateCounter  # noqa: PLC0415 -- models load after apps
+
+    table = RateCounter._meta.db_table
+    # One statement, atomic on both engines (SQLite ≥ 3.35 and PostgreSQL upsert).
+    sql = (
+        f"INSERT INTO {table} (key, window_start, count) VALUES (%s, %s, %s) "  # noqa: S608 -- table name from the model
+        "ON CONFLICT (key, window_start) DO UPDATE SET count = "
+        f"{table}.count + EXCLUDED.count RETURNING count"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, window, weight])
+        row = cursor.fetchone()
+    return int(row[0]) if row else weight
+
+
+def hit(key: str, limit: int, *, weight: int = 1, now: float | None = None) -> None:
+    """Count ``weight`` requests under ``key``; ``RateLimited`` when over ``limit`` per
+    minute."""
+    moment = time.time() if now is None else now
+    window = int(moment // WINDOW) * WINDOW
+    count = (_count_in_cache if _redis_configured() else _count_in_database)(key, window, weight)
+    if count > limit:
+        raise RateLimited(
+            _(
+                "Vượt giới hạn %(limit)d yêu cầu mỗi phút cho dịch vụ này; thử lại sau "
+                "%(seconds)d giây."
+            )
+            % {"limit": limit, "seconds": int(window + WINDOW - moment) + 1},
+            retry_after=int(window + WINDOW - moment) + 1,
+        )
+
+
+def prune(before: float | None = None) -> int:
+    """Delete database counters of windows that ended (a worker poller)."""
+    from congdan.exchange.models import RateCounter  # noqa: PLC0415 -- models load after apps
+
+    cutoff = int((time.time() if before is None else before) // WINDOW) * WINDOW - WINDOW
+    deleted, _detail = RateCounter.objects.filter(window_start__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,1 @@
+"""State changes of the exchange app (one function per change: actor, check, lock, write, audit)."""
