@@ -63,7 +63,7 @@ def make_user(
         agency=agency,
         first_name="Cán bộ",
         last_name=str(n),
-        is_staff=role in (Role.ADMIN, Role.STEWARD),
+        is_staff=role in (Role.ADMIN, Role.STEWARD, Role.DPO),
         is_superuser=role == Role.ADMIN,
     )
 

@@ -89,8 +89,10 @@ def add_subsystem(
             raise ValidationFailed(
                 _("Mã hệ thống đã tồn tại."), code="subsystem_exists", field="code"
             )
+        # exchange:grant:manage was checked above; the application is created by the
+        # system on the actor's behalf (the subsystem's change record names the actor).
         registered = clients.create_client(
-            actor,
+            None,
             name=f"{member.name} – {name}",
             scopes=[policy.SCOPE],
             client_credentials=True,

@@ -121,6 +121,7 @@ class Command(BaseCommand):
                     "Cán bộ bảo hiểm xã hội tỉnh",
                 ),
                 self._account("quantri", Role.ADMIN, None, "Quản trị hệ thống"),
+                self._account("baove.dulieu", Role.DPO, None, "Cán bộ bảo vệ dữ liệu cá nhân"),
             ]
             parent = self._demo_parent(commune)
         wallet_clients = self._wallet(province, parent)
@@ -164,6 +165,7 @@ class Command(BaseCommand):
                     + (f" agency={spec['agency']}" if spec["agency"] else "")
                     + f" ({'created' if created else 'already there'})"
                 )
+        self._exchange(parent)
         newcomer = self._citizen_to_register(commune)
         if newcomer is not None:
             person, card = newcomer
@@ -178,6 +180,38 @@ class Command(BaseCommand):
                 f"issued {card.issue_date:%d/%m/%Y} at /id/officer/level2/"
             )
         out.write("")
+
+    def _exchange(self, citizen: Person | None) -> None:
+        """The demo member organisations and a walk-through of the bank's calls."""
+        from congdan.exchange.demo import ensure_demo_members  # noqa: PLC0415 -- optional part
+
+        out = self.stdout
+        out.write("")
+        out.write(
+            "  data exchange (client credentials at /o/token/ with scope exchange:query, "
+            "API at /api/v1/exchange/, docs/exchange.md):"
+        )
+        for spec, created in ensure_demo_members():
+            out.write(
+                f"    {spec.name} ({spec.member_class}/{spec.code}/{spec.subsystem}): "
+                f"client_id={spec.client_id} client_secret={spec.client_secret}"
+                f" ({'created' if created else 'already there'})"
+            )
+        if citizen is not None:
+            out.write(
+                f"    try: {self._python()} examples/bank_exchange.py --id-number "
+                f"{citizen.id_number} --name '{citizen.full_name}' "
+                f"--birth-date {citizen.birth_date:%Y-%m-%d}"
+            )
+            out.write(
+                "    (verifies, then asks for the profile: refused until the citizen consents "
+                "at /me/data/consents/; she sees both calls at /me/data/access/; "
+                "baove.dulieu supervises at /supervision/access/)"
+            )
+
+    @staticmethod
+    def _python() -> str:
+        return ".venv/bin/python"
 
     def _wallet(
         self, province: AdministrativeUnit, parent: Person | None
@@ -266,7 +300,7 @@ class Command(BaseCommand):
             defaults={
                 "role": role,
                 "agency": agency,
-                "is_staff": role in (Role.STEWARD, Role.ADMIN),
+                "is_staff": role in (Role.STEWARD, Role.ADMIN, Role.DPO),
                 "is_superuser": role == Role.ADMIN,
                 "is_active": True,
                 "first_name": label,
