@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from congdan.core.api_auth import ApiTokenAuth
 from congdan.core.errors import DomainError, RateLimited
 from congdan.exchange.api import router as exchange_router
+from congdan.exchange.api_govstack import router as govstack_router
 from congdan.registry.api import router as registry_router
 from congdan.wallet.api_orgs import router as wallet_orgs_router
 from congdan.wallet.api_verify import router as wallet_verify_router
@@ -184,6 +185,7 @@ api.add_router("/v1/registry/", registry_router, tags=["registry"])
 api.add_router("/v1/verify/", wallet_verify_router, tags=["verify"])
 api.add_router("/v1/wallet/", wallet_orgs_router, tags=["wallet"])
 api.add_router("/v1/exchange/", exchange_router, tags=["exchange"])
+api.add_router("/govstack/", govstack_router, tags=["govstack"])
 
 # Last: any other path under /api/ is a JSON 404, not Django's HTML page.
 _fallback = Router()

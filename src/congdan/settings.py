@@ -332,6 +332,7 @@ OAUTH2_PROVIDER = {
         "phone": "Số điện thoại",
         "household": "Thông tin hộ gia đình",
         "card": "Thẻ căn cước",
+        "access_log": "Xem nhật ký ai đã truy cập dữ liệu của bạn",
         "registry:read": "Tra cứu dữ liệu dân cư (hệ thống thành viên)",
         "wallet:issue": "Cấp, thu hồi giấy tờ vào kho dữ liệu của công dân (cơ quan cấp)",
         "wallet:read": "Lấy giấy tờ từ kho dữ liệu của công dân khi được đồng ý",

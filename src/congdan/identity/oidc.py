@@ -45,7 +45,18 @@ if TYPE_CHECKING:
 # Scopes a relying party may be allowed; client credentials use the system scopes:
 # ``registry:read`` (lookups), ``wallet:issue`` (an agency pushes or revokes documents,
 # needs the policy's agency) and ``wallet:read`` (a requester pulls, with consent).
-USER_SCOPES = ("openid", "profile", "id_number", "address", "phone", "household", "card")
+USER_SCOPES = (
+    "openid",
+    "profile",
+    "id_number",
+    "address",
+    "phone",
+    "household",
+    "card",
+    "access_log",
+)
+# Scopes that grant an API right (reading one's own access log), not ID-token claims.
+NON_CLAIM_SCOPES = frozenset({"access_log"})
 SYSTEM_SCOPES = ("registry:read", "wallet:issue", "wallet:read", "exchange:query")
 ALL_SCOPES = USER_SCOPES + SYSTEM_SCOPES
 
@@ -70,6 +81,12 @@ SCOPE_CLAIMS: dict[str, tuple[tuple[str, Promise], ...]] = {
     "phone": (("phone_number", _("Số điện thoại đã xác thực của tài khoản")),),
     "household": (("household", _("Số hộ, họ tên chủ hộ, quan hệ với chủ hộ")),),
     "card": (("id_card", _("Số thẻ căn cước, ngày cấp, ngày hết hạn của thẻ còn hiệu lực")),),
+    "access_log": (
+        (
+            "access_log",
+            _("Nhật ký ai đã xem dữ liệu của bạn: ai, khi nào, trường nào, mục đích gì"),
+        ),
+    ),
     "registry:read": (),
     "wallet:issue": (),
     "wallet:read": (),
@@ -400,7 +417,12 @@ class CongdanOAuth2Validator(OAuth2Validator):
 
     # -- claims ------------------------------------------------------------------------
     def get_discovery_claims(self, request: Any) -> list[str]:
-        names = [claim for scope in USER_SCOPES for claim, _label in SCOPE_CLAIMS[scope]]
+        names = [
+            claim
+            for scope in USER_SCOPES
+            if scope not in NON_CLAIM_SCOPES
+            for claim, _label in SCOPE_CLAIMS[scope]
+        ]
         return [*names, "auth_time", "amr", "phone_number_verified"]
 
     def get_oidc_claims(self, token: Any, token_handler: Any, request: Request) -> dict[str, Any]:
