@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from congdan.exchange import policy
+from congdan.exchange import policy, ratelimit
 from congdan.exchange.catalogue import ensure_catalogue
 from congdan.exchange.models import DataService, Member, MemberKind, ServicePurpose, Subsystem
 from congdan.exchange.services import grants as grant_services
@@ -29,6 +29,7 @@ GrantSpec = tuple[str, str, Sequence[str]]
 @pytest.fixture(autouse=True)
 def _fresh_policy_caches() -> None:
     policy.clear_caches()
+    ratelimit.reset_local()
 
 
 @pytest.fixture
@@ -70,9 +71,9 @@ class Api:
     purpose: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
-    def _headers(self, purpose: str | None) -> dict[str, str]:
+    def _headers(self, purpose: str | None) -> dict[str, Any]:
         chosen = self.purpose if purpose is None else purpose
-        out = {"HTTP_AUTHORIZATION": f"Bearer {self.token}", **self.headers}
+        out: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {self.token}", **self.headers}
         if chosen:
             out["HTTP_X_PURPOSE"] = chosen
         return out

@@ -132,3 +132,67 @@ def record_change(
         request_id=current_request_id(),
         **_actor_fields(actor),
     )
+
+
+_LOG_COLUMNS = (
+    "at",
+    "actor_id",
+    "actor_label",
+    "organisation",
+    "person_id",
+    "subsystem",
+    "channel",
+    "view",
+    "fields",
+    "purpose",
+    "request_id",
+    "outcome",
+    "hidden_until",
+)
+
+
+def read_and_log_sql(
+    select_sql: str,
+    select_params: Sequence[Any],
+    *,
+    person_column: str,
+    channel: Channel | str,
+    view: str,
+    fields: Sequence[str],
+    purpose: str,
+    on_behalf_of: tuple[str, str],
+    subsystem: str = "",
+    outcome: Outcome | str = Outcome.OK,
+    hidden_until: dt.date | None = None,
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: one statement that runs ``select_sql`` and appends an access-log entry
+    (as ``log_access`` would, for a non-user reader) for each row it returns, through a
+    data-modifying CTE — a read and its log entry in one round trip. The entry is written
+    when, and only when, the row is read; both commit together.
+
+    ``person_column``: the column of ``select_sql`` holding the person's id.
+    """
+    table = AccessLogEntry._meta.db_table
+    columns = ", ".join(_LOG_COLUMNS)
+    values = ", ".join(["%s"] * 4 + [f"r.{person_column}"] + ["%s"] * 8)
+    sql = (
+        f"WITH r AS ({select_sql}), "  # noqa: S608 -- fixed identifiers; values are parameters
+        f"l AS (INSERT INTO {table} ({columns}) SELECT {values} FROM r) "
+        "SELECT * FROM r"
+    )
+    params = [
+        *select_params,
+        timezone.now(),
+        None,
+        on_behalf_of[0][:150],
+        on_behalf_of[1][:80],
+        subsystem[:120],
+        str(channel),
+        view[:80],
+        ",".join(fields)[:400],
+        purpose[:200],
+        current_request_id(),
+        str(outcome),
+        hidden_until,
+    ]
+    return sql, params

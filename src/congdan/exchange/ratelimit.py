@@ -2,12 +2,14 @@
 
 With ``CONGDAN_CACHE_URL`` pointing at Redis the counters live there (one INCR per
 request, shared by every process and server); otherwise in the database (the embedded
-default: one upsert per request, shared by the server's processes too). The window is a
-minute; a refused request learns when the window reopens (``Retry-After``).
+default: one upsert per FLUSH_CALLS requests or per second and process, and per request
+near the limit — shared by the server's processes too). The window is a minute; a
+refused request learns when the window reopens (``Retry-After``).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from django.conf import settings
@@ -25,7 +27,7 @@ def _redis_configured() -> bool:
     return backend.endswith("RedisCache")
 
 
-def _count_in_cache(key: str, window: int, weight: int) -> int:
+def _count_in_cache(key: str, window: int, weight: int, limit: int) -> int:
     cache_key = f"exchange:rate:{key}:{window}"
     if cache.add(cache_key, weight, WINDOW + 5):
         return weight
@@ -36,7 +38,39 @@ def _count_in_cache(key: str, window: int, weight: int) -> int:
         return weight
 
 
-def _count_in_database(key: str, window: int, weight: int) -> int:
+# The database store batches: each process adds its calls to the shared counter at
+# most every FLUSH_SECONDS or FLUSH_CALLS calls, and on every call once the count nears
+# the limit, so a limit is exact near its end and the hot path mostly skips the upsert.
+FLUSH_SECONDS = 1.0
+FLUSH_CALLS = 50
+_pending: dict[tuple[str, int], list[float]] = {}  # (key, window) → [pending, total, at]
+_lock = threading.Lock()
+
+
+def _count_in_database(key: str, window: int, weight: int, limit: int) -> int:
+    with _lock:
+        state = _pending.get((key, window))
+        if state is None:
+            for stale in [k for k in _pending if k[1] < window]:
+                del _pending[stale]
+            state = _pending[(key, window)] = [0, 0, 0.0]
+        state[0] += weight
+        now = time.monotonic()
+        due = (
+            state[0] >= FLUSH_CALLS
+            or now - state[2] >= FLUSH_SECONDS
+            or (state[1] + state[0]) * 2 >= limit
+        )
+        if not due:
+            return int(state[1] + state[0])
+        pending, state[0], state[2] = int(state[0]), 0, now
+    total = _add_in_database(key, window, pending)
+    with _lock:
+        state[1] = total
+        return int(total + state[0])
+
+
+def _add_in_database(key: str, window: int, weight: int) -> int:
     from congdan.exchange.models import RateCounter  # noqa: PLC0415 -- models load after apps
 
     table = RateCounter._meta.db_table
@@ -57,7 +91,9 @@ def hit(key: str, limit: int, *, weight: int = 1, now: float | None = None) -> N
     minute."""
     moment = time.time() if now is None else now
     window = int(moment // WINDOW) * WINDOW
-    count = (_count_in_cache if _redis_configured() else _count_in_database)(key, window, weight)
+    count = (_count_in_cache if _redis_configured() else _count_in_database)(
+        key, window, weight, limit
+    )
     if count > limit:
         raise RateLimited(
             _(
@@ -76,3 +112,9 @@ def prune(before: float | None = None) -> int:
     cutoff = int((time.time() if before is None else before) // WINDOW) * WINDOW - WINDOW
     deleted, _detail = RateCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted
+
+
+def reset_local() -> None:
+    """Forget this process's unflushed counts (tests start clean)."""
+    with _lock:
+        _pending.clear()

@@ -8,23 +8,28 @@ GovStack facade, batch jobs) authorize first with ``policy.authorize``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from congdan.audit.models import Outcome
+from congdan.audit.models import Channel, Outcome
+from congdan.audit.services import read_and_log_sql
 from congdan.core.errors import NotFound, ValidationFailed
 from congdan.exchange import catalogue, policy
 from congdan.exchange.policy import Authorization
 from congdan.geo.selectors import cached_unit
 from congdan.registry.models import (
     CardStatus,
+    Ethnicity,
     HouseholdMembership,
     IdentityCard,
     Person,
+    Religion,
     Residence,
     ResidenceKind,
 )
@@ -72,6 +77,14 @@ def _current(residences: list[Residence], kind: str, today: dt.date) -> Residenc
     return None
 
 
+@functools.lru_cache(maxsize=512)
+def _reference_name(model: type[Ethnicity | Religion], pk: int | None) -> str | None:
+    """Names of ethnic groups and religions, per process (reference data)."""
+    if pk is None:
+        return None
+    return model.objects.filter(pk=pk).values_list("name", flat=True).first()
+
+
 def _basic(person: Person) -> dict[str, Any]:
     return {
         "id_number": person.id_number,
@@ -80,8 +93,8 @@ def _basic(person: Person) -> dict[str, Any]:
         "birth_date": person.birth_date.isoformat(),
         "sex": person.sex,
         "nationality": person.nationality,
-        "ethnicity": person.ethnicity.name,
-        "religion": person.religion.name if person.religion is not None else None,
+        "ethnicity": _reference_name(Ethnicity, person.ethnicity_id),
+        "religion": _reference_name(Religion, person.religion_id),
         "home_town": _unit(person.home_town_id),
         "vital_status": person.vital_status,
         "death_date": person.death_date.isoformat() if person.death_date else None,
@@ -179,16 +192,58 @@ def record(service_code: str, person: Person, fields: Iterable[str]) -> dict[str
     return {name: full.get(name) for name in fields}
 
 
+_PERSON_COLUMNS = list(Person._meta.concrete_fields)
+# Fixed identifiers from the model; the ID number is a parameter.
+_PERSON_SELECT = "SELECT {columns} FROM {table} WHERE id_number = %s".format(  # noqa: S608 -- see above
+    columns=", ".join(f'"{f.column}"' for f in _PERSON_COLUMNS),
+    table=Person._meta.db_table,
+)
+
+
+def _read_and_log(auth: Authorization, number: str, outcome: str, fields: Any) -> Person | None:
+    """PostgreSQL: the person and the access-log entry in one round trip
+    (``audit.services.read_and_log_sql``); the person's reference names come from the
+    per-process caches."""
+    caller = auth.caller
+    sql, params = read_and_log_sql(
+        _PERSON_SELECT,
+        [number],
+        person_column="id",
+        channel=Channel.EXCHANGE,
+        view=auth.service.code,
+        fields=fields,
+        purpose=auth.purpose.code,
+        on_behalf_of=(caller.identifier, caller.member.code),
+        subsystem=caller.identifier,
+        outcome=outcome,
+        hidden_until=auth.hidden_until,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Person.from_db(connection.alias, [f.attname for f in _PERSON_COLUMNS], row)
+
+
+def _one_round_trip(auth: Authorization) -> bool:
+    return connection.vendor == "postgresql" and not auth.purpose.requires_consent
+
+
 def lookup(auth: Authorization, id_number: str) -> dict[str, Any]:
     """Look up one person for a lookup service: consent if the purpose needs it, the
     granted fields only, one access-log entry. A number nobody holds is ``NotFound``."""
-    person = find_person(id_number)
+    number = check_id_number_format(id_number)
+    if _one_round_trip(auth):
+        person = _read_and_log(auth, number, Outcome.OK, auth.fields)
+    else:
+        person = _PERSON.filter(id_number=number).first()
+        if person is not None:
+            policy.require_consent(auth, person)
+            policy.log(auth, [person.pk], outcome=Outcome.OK)
     if person is None:
         raise NotFound(_("Không tìm thấy công dân có số định danh này."), code="person_not_found")
-    policy.require_consent(auth, person)
-    data = record(auth.service.code, person, auth.fields)
-    policy.log(auth, [person.pk], outcome=Outcome.OK)
-    return data
+    return record(auth.service.code, person, auth.fields)
 
 
 # --- verification ------------------------------------------------------------------------
@@ -272,12 +327,15 @@ def verify(auth: Authorization, id_number: str, attributes: Mapping[str, Any]) -
     """Verify submitted attributes of one person. Logs one entry (outcome ``verified``,
     the compared attribute names) when the number belongs to someone."""
     check_attributes(attributes)
-    person = find_person(id_number)
-    if person is not None:
-        policy.require_consent(auth, person)
+    number = check_id_number_format(id_number)
+    if _one_round_trip(auth):
+        person = _read_and_log(auth, number, Outcome.VERIFIED, tuple(attributes))
+    else:
+        person = _PERSON.filter(id_number=number).first()
+        if person is not None:
+            policy.require_consent(auth, person)
+            policy.log(auth, [person.pk], outcome=Outcome.VERIFIED, fields=tuple(attributes))
     results = compare(person, attributes)
-    if person is not None:
-        policy.log(auth, [person.pk], outcome=Outcome.VERIFIED, fields=tuple(attributes))
     return {
         "id_number": id_number.strip(),
         "results": results,
