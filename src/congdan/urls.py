@@ -15,6 +15,7 @@ urlpatterns = [
     path("registry/", include("congdan.registry.urls")),
     path("payments/", include("congdan.payments.urls")),
     path("", include("congdan.wallet.urls")),
+    path("", include("congdan.exchange.urls")),
     path("", include("congdan.procedures.urls")),
     # identity first: it overrides some of django-oauth-toolkit's views under /o/.
     path("", include("congdan.identity.urls")),

@@ -16,4 +16,5 @@ def site(request: HttpRequest) -> dict[str, object]:
         "can_verify_level2": has_perm(user, Perm.EID_LEVEL2_VERIFY),
         "can_read_persons": has_perm(user, Perm.PERSON_READ),
         "can_process_dossiers": has_perm(user, Perm.DOSSIER_PROCESS),
+        "can_supervise_access": has_perm(user, Perm.ACCESS_LOG_SUPERVISE),
     }
