@@ -175,8 +175,6 @@ def _script(
 def batch(rows: list[tuple[int, str, str]], size: int) -> dict:
     """A batch verification of ``size`` rows, start to finish, in-process (the worker's
     poller), on the same database."""
-    from django.core.files.base import ContentFile
-
     from congdan.exchange import batch as batch_jobs
     from congdan.exchange import policy
     from congdan.exchange.models import BatchJob, JobStatus, Subsystem
@@ -189,10 +187,8 @@ def batch(rows: list[tuple[int, str, str]], size: int) -> dict:
         lines.append(f"{number},{born if i % 10 else '1900-01-01'}")
     content = ("\n".join(lines) + "\n").encode()
     started = time.perf_counter()
-    job = batch_jobs.create_job(
-        caller,
-        purpose="kyc_account_opening",
-        upload=ContentFile(content, name="bench.csv"),
+    job = batch_jobs.submit(
+        caller, purpose="kyc_account_opening", data=content, filename="bench.csv"
     )
     while batch_jobs.run_next_job():
         pass

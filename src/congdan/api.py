@@ -20,6 +20,8 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from congdan.core.api_auth import ApiTokenAuth
 from congdan.core.errors import DomainError, RateLimited
 from congdan.exchange.api import router as exchange_router
+from congdan.exchange.api_batch import router as exchange_batch_router
+from congdan.exchange.api_events import router as exchange_events_router
 from congdan.exchange.api_govstack import router as govstack_router
 from congdan.registry.api import router as registry_router
 from congdan.wallet.api_orgs import router as wallet_orgs_router
@@ -29,14 +31,18 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The population registry for agencies' systems, the wallet's issuer and requester API for
-member organisations, and the public verifier.
+member organisations, the data exchange for member organisations (lookups, verification,
+batch verification, change notifications under grants; also as the GovStack Digital
+Registries API) and the public verifier.
 
 **Authentication**: registry endpoints take `Authorization: Bearer <key>` with an API
 token (`congdan create_api_token <username> --name NAME`); wallet endpoints take an OAuth2
-client-credentials access token from `/o/token/` (scope `wallet:issue` or `wallet:read`);
-`POST /api/v1/verify/` is public. Session cookies are not accepted.
+client-credentials access token from `/o/token/` (scope `wallet:issue` or `wallet:read`),
+exchange and GovStack endpoints one with scope `exchange:query`; `POST /api/v1/verify/`
+and the exchange catalogue are public. Session cookies are not accepted.
 
-**Purpose**: send `X-Purpose` (printable ASCII, default `official_duty`); it is written,
+**Purpose**: send `X-Purpose` (printable ASCII; registry default `official_duty`, required
+by exchange calls, where it must be a purpose the member's grant covers); it is written,
 with the caller and the request id, to the access log the citizen can read.
 
 **Errors**: always `{"code": "...", "message": "..."}` with a Vietnamese message;
@@ -185,6 +191,8 @@ api.add_router("/v1/registry/", registry_router, tags=["registry"])
 api.add_router("/v1/verify/", wallet_verify_router, tags=["verify"])
 api.add_router("/v1/wallet/", wallet_orgs_router, tags=["wallet"])
 api.add_router("/v1/exchange/", exchange_router, tags=["exchange"])
+api.add_router("/v1/exchange/", exchange_events_router, tags=["exchange"])
+api.add_router("/v1/exchange/batch", exchange_batch_router, tags=["exchange"])
 api.add_router("/govstack/", govstack_router, tags=["govstack"])
 
 # Last: any other path under /api/ is a JSON 404, not Django's HTML page.
