@@ -36,7 +36,8 @@ demo: $(STAMP) var/secret.key
 	$(BIN)/congdan demo_accounts --province $(PROVINCE) --url http://$(HOST):$(PORT)/ && \
 	$(BIN)/congdan oidc_client ensure-demo && \
 	echo "  sample relying parties (another terminal): $(BIN)/python examples/relying_party.py --preset bank | --preset portal" && \
-	exec $(BIN)/congdan serve --host $(HOST) --port $(PORT)
+	{ $(BIN)/congdan worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/congdan serve --host $(HOST) --port $(PORT); }
 
 # The whole suite. CONGDAN_DATABASE_URL=postgresql://... runs it on PostgreSQL.
 test: $(STAMP)

@@ -336,7 +336,7 @@ OAUTH2_PROVIDER = {
         "registry:read": "Tra cứu dữ liệu dân cư (hệ thống thành viên)",
         "wallet:issue": "Cấp, thu hồi giấy tờ vào kho dữ liệu của công dân (cơ quan cấp)",
         "wallet:read": "Lấy giấy tờ từ kho dữ liệu của công dân khi được đồng ý",
-        "exchange:query": "Khai thác dịch vụ dữ liệu dân cư theo quyền được cấp (tổ chức thành viên)",
+        "exchange:query": "Khai thác dữ liệu dân cư theo quyền được cấp (tổ chức thành viên)",
     },
     "DEFAULT_SCOPES": ["openid"],
 }

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from congdan.audit.models import AccessLogEntry, ChangeRecord, Channel
+from congdan.audit.models import AccessLogEntry, AccessLogSeal, ChangeRecord, Channel
 from congdan.audit.services import log_access
 from congdan.core.admin import PermissionAdmin
 from congdan.core.permissions import Perm
@@ -150,3 +150,37 @@ class ChangeRecordAdmin(PermissionAdmin):
                 purpose=ADMIN_PURPOSE,
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(AccessLogSeal)
+class AccessLogSealAdmin(PermissionAdmin):
+    """Seals of the access log's segments (congdan.audit.sealing): read-only."""
+
+    view_perm = Perm.ACCESS_LOG_SUPERVISE
+    list_display = (
+        "id",
+        "month",
+        "first_id",
+        "last_id",
+        "count",
+        "closed",
+        "sealed_at",
+        "pruned_at",
+    )
+    list_filter = ("closed",)
+    ordering = ("-id",)
+    fields = (
+        "month",
+        "first_id",
+        "last_id",
+        "count",
+        "closed",
+        "entries_digest",
+        "prev_hash",
+        "seal_hash",
+        "signature",
+        "key_id",
+        "sealed_at",
+        "pruned_at",
+    )
+    readonly_fields = fields

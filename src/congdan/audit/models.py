@@ -3,8 +3,9 @@
 ``AccessLogEntry`` is designed for hundreds of millions of rows: narrow, append-only
 (updates and deletes refused by the model and, on PostgreSQL, by a trigger), no foreign
 key constraints on the hot insert path, indexed by (person, time) for the citizen's data
-tracker and by (actor, time) for supervision. On PostgreSQL it is meant to be
-partitioned by month (docs/operations.md).
+tracker and by (actor, time) for supervision. On PostgreSQL it is partitioned by month
+(migration 0009, docs/access-log.md); segments are sealed into a signed hash chain
+(congdan.audit.sealing).
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class AccessLogEntry(models.Model):
         indexes = [
             models.Index(fields=["person", "at"], name="audit_access_person_at"),
             models.Index(fields=["actor", "at"], name="audit_access_actor_at"),
+            # Supervision and anomaly rules read a day or a period across organisations.
+            models.Index(fields=["at"], name="audit_access_at"),
         ]
 
     def __str__(self) -> str:
@@ -133,3 +136,38 @@ class ChangeRecord(models.Model):
         if self.pk is not None and not self._state.adding:
             raise AppendOnlyError("change records cannot be changed")
         super().save(*args, **kwargs)
+
+
+class AccessLogSeal(models.Model):
+    """One sealed segment of the access log: the entries of one calendar month (UTC)
+    with ``id`` in (the previous seal of that month's ``last_id``, ``last_id``].
+
+    Seals form one hash chain (ordered by id: ``prev_hash`` is the previous seal's
+    ``seal_hash``) and each is signed with Ed25519 (congdan.audit.sealing,
+    docs/access-log.md). Rows are written only by ``sealing.seal_pending``; the one
+    later change is ``pruned_at``, set when retention removes the month's entries.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    month = models.DateField(_("tháng"))  # first day of the month (UTC)
+    first_id = models.BigIntegerField(_("mã mục đầu"))
+    last_id = models.BigIntegerField(_("mã mục cuối"))
+    count = models.PositiveIntegerField(_("số mục"))
+    # The last segment of a month: every entry of the month is sealed; later rows in it
+    # can only be insertions.
+    closed = models.BooleanField(_("đóng tháng"), default=False)
+    entries_digest = models.CharField(_("mã băm các mục"), max_length=64)
+    prev_hash = models.CharField(_("mã băm niêm phong trước"), max_length=64, unique=True)
+    seal_hash = models.CharField(_("mã băm niêm phong"), max_length=64, unique=True)
+    signature = models.CharField(_("chữ ký"), max_length=128)
+    key_id = models.CharField(_("mã khóa"), max_length=32)
+    sealed_at = models.DateTimeField(_("thời điểm niêm phong"))
+    pruned_at = models.DateTimeField(_("thời điểm xóa theo hạn lưu trữ"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("niêm phong nhật ký truy cập")
+        verbose_name_plural = _("niêm phong nhật ký truy cập")
+        indexes = [models.Index(fields=["month", "last_id"], name="audit_seal_month_last")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.month:%Y-%m} [{self.first_id}–{self.last_id}] ({self.count})"

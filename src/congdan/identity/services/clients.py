@@ -201,10 +201,7 @@ def create_client(
         confidential = True
         if not set(allowed) <= set(SYSTEM_SCOPES):
             raise ValidationFailed(
-                _(
-                    "Hệ thống kết nối (client credentials) chỉ được các phạm vi hệ thống "
-                    "%(scopes)s."
-                )
+                _("Hệ thống kết nối (client credentials) chỉ được các phạm vi hệ thống %(scopes)s.")
                 % {"scopes": ", ".join(SYSTEM_SCOPES)},
                 code="system_scopes_only",
                 field="allowed_scopes",
