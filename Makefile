@@ -28,7 +28,8 @@ var/secret.key:
 # Install, migrate the embedded SQLite database, seed a synthetic population (once),
 # create the demo accounts and serve http://127.0.0.1:8000 with the production server.
 demo: $(STAMP) var/secret.key
-	@export CONGDAN_SECRET_KEY="$$(cat var/secret.key)" CONGDAN_DEMO=1 CONGDAN_PUBLIC_URL=http://$(HOST):$(PORT); \
+	@export CONGDAN_SECRET_KEY="$$(cat var/secret.key)" CONGDAN_DEMO=1 CONGDAN_PUBLIC_URL=http://$(HOST):$(PORT) \
+	  CONGDAN_ACCESS_LOG_SEAL_DELAY=5; \
 	$(BIN)/congdan migrate --no-input -v0 && \
 	if [ "$$($(BIN)/congdan shell --no-imports -c 'from congdan.registry.models import Person; print(Person.objects.exists())')" = "False" ]; then \
 	  $(BIN)/congdan seed --province $(PROVINCE) --people $(PEOPLE) --seed 1 && \

@@ -37,6 +37,17 @@ def main() -> None:
         [PY, str(HERE / "bench_login.py")],
         [PY, str(HERE / "bench_procedures.py")],
         [PY, str(HERE / "bench_wallet.py")],
+        [PY, str(HERE / "bench_exchange.py"), "--min-persons", "1000000"],
+        [
+            PY,
+            str(HERE / "bench_exchange.py"),
+            "--min-persons",
+            "1000000",
+            "--cache-url",
+            "redis://127.0.0.1:6379/3",
+            "--batch-rows",
+            "0",
+        ],
     ]
     for step in steps:
         print("+", " ".join(step[1:]), flush=True)
