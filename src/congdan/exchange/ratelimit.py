@@ -1,10 +1,9 @@
 """Fixed-window request counters per member and service.
 
-With ``CONGDAN_CACHE_URL`` pointing at Redis the counters live there (one INCR per
-request, shared by every process and server); otherwise in the database (the embedded
-default: one upsert per FLUSH_CALLS requests or per second and process, and per request
-near the limit — shared by the server's processes too). The window is a minute; a
-refused request learns when the window reopens (``Retry-After``).
+With ``CONGDAN_CACHE_URL`` pointing at Redis the counters live there, otherwise in the
+database (the embedded default). Either way each process adds its calls to the shared
+counter once per FLUSH_CALLS calls or per second, and on every call near the limit. The
+window is a minute; a refused request learns when the window reopens (``Retry-After``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def _redis_configured() -> bool:
     return backend.endswith("RedisCache")
 
 
-def _count_in_cache(key: str, window: int, weight: int, limit: int) -> int:
+def _add_in_cache(key: str, window: int, weight: int) -> int:
     cache_key = f"exchange:rate:{key}:{window}"
     if cache.add(cache_key, weight, WINDOW + 5):
         return weight
@@ -38,16 +37,17 @@ def _count_in_cache(key: str, window: int, weight: int, limit: int) -> int:
         return weight
 
 
-# The database store batches: each process adds its calls to the shared counter at
-# most every FLUSH_SECONDS or FLUSH_CALLS calls, and on every call once the count nears
-# the limit, so a limit is exact near its end and the hot path mostly skips the upsert.
+# Both stores batch: each process adds its calls to the shared counter at most every
+# FLUSH_SECONDS or FLUSH_CALLS calls, and on every call once the count nears the limit,
+# so a limit is exact near its end and the hot path mostly skips the round trip.
 FLUSH_SECONDS = 1.0
 FLUSH_CALLS = 50
 _pending: dict[tuple[str, int], list[float]] = {}  # (key, window) → [pending, total, at]
 _lock = threading.Lock()
 
 
-def _count_in_database(key: str, window: int, weight: int, limit: int) -> int:
+def _count(key: str, window: int, weight: int, limit: int) -> int:
+    add = _add_in_cache if _redis_configured() else _add_in_database
     with _lock:
         state = _pending.get((key, window))
         if state is None:
@@ -64,7 +64,7 @@ def _count_in_database(key: str, window: int, weight: int, limit: int) -> int:
         if not due:
             return int(state[1] + state[0])
         pending, state[0], state[2] = int(state[0]), 0, now
-    total = _add_in_database(key, window, pending)
+    total = add(key, window, pending)
     with _lock:
         state[1] = total
         return int(total + state[0])
@@ -91,9 +91,7 @@ def hit(key: str, limit: int, *, weight: int = 1, now: float | None = None) -> N
     minute."""
     moment = time.time() if now is None else now
     window = int(moment // WINDOW) * WINDOW
-    count = (_count_in_cache if _redis_configured() else _count_in_database)(
-        key, window, weight, limit
-    )
+    count = _count(key, window, weight, limit)
     if count > limit:
         raise RateLimited(
             _(
