@@ -332,3 +332,20 @@ def test_csv_export_is_utf8_with_bom_and_safe_for_spreadsheets(http: Client, wor
     assert rows[0][0] == "Thời điểm"
     assert rows[1][2].startswith("'=")
     assert rows[1][6] == "Kiểm tra"
+
+
+def test_connected_applications_reads_are_labelled(http: Client, world: World) -> None:
+    entry(
+        world.person,
+        channel=Channel.OIDC,
+        actor_label="oidc:bank-app",
+        organisation="Ngân hàng Thử",
+        view="oidc:id_token",
+        fields="name,birthdate,gender,id_number",
+        purpose="oidc:bank-app",
+    )
+    [row] = http.get(URL).context["rows"]
+    assert row["fields"] == ["Họ, chữ đệm và tên", "Ngày sinh", "Giới tính", "Số định danh cá nhân"]
+    assert row["purpose"] == "Cung cấp thông tin cho ứng dụng bạn đã đồng ý kết nối"
+    assert row["service"] == "Đăng nhập bằng tài khoản định danh (ID token)"
+    assert row["organisation"] == "Ngân hàng Thử"

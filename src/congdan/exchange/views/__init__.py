@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from congdan.audit.models import AccessLogEntry, Channel, Outcome
 from congdan.core.models import Agency
+from congdan.exchange import catalogue
 from congdan.exchange.models import DataService, Member, ServicePurpose
 
 # Labels of the fields the apps write to the access log (catalogue fields, registry
@@ -59,6 +60,19 @@ FIELD_LABELS: dict[str, Any] = {
     "correction_request": _("Phản ánh sai thông tin"),
     "wallet_document": _("Giấy tờ trong kho dữ liệu"),
     "access_log": _("Nhật ký truy cập dữ liệu"),
+    # OpenID Connect claims a connected application received.
+    "name": _("Họ, chữ đệm và tên"),
+    "birthdate": _("Ngày sinh"),
+    "gender": _("Giới tính"),
+    "address": _("Nơi thường trú"),
+    "phone_number": _("Số điện thoại"),
+    "id_card": _("Thẻ căn cước"),
+}
+
+# Screens and services of other channels, where the log has a code.
+VIEW_LABELS: dict[str, Any] = {
+    "oidc:id_token": _("Đăng nhập bằng tài khoản định danh (ID token)"),
+    "oidc:userinfo": _("Thông tin tài khoản cho ứng dụng (userinfo)"),
 }
 
 # Purposes other apps log under a code.
@@ -67,6 +81,12 @@ PURPOSE_LABELS: dict[str, Any] = {
     "correction_request": _("Xử lý phản ánh sai thông tin"),
     "data_protection_supervision": _("Giám sát bảo vệ dữ liệu cá nhân"),
     "document_status": _("Cập nhật tình trạng giấy tờ đã cấp"),
+}
+
+_CATALOGUE_PURPOSES = {
+    (service.code, purpose.code): purpose
+    for service in catalogue.SERVICES
+    for purpose in service.purposes
 }
 
 OUTCOME_LABELS = dict(Outcome.choices)
@@ -110,15 +130,24 @@ class Describer:
 
     def service(self, entry: AccessLogEntry) -> str:
         if entry.channel == Channel.EXCHANGE:
+            spec = catalogue.SERVICE_BY_CODE.get(entry.view)
+            if spec is not None:  # translated
+                return str(spec.name)
             return self._services.get(entry.view, entry.view)
-        return entry.view
+        label = VIEW_LABELS.get(entry.view)
+        return str(label) if label is not None else entry.view
 
     def purpose(self, entry: AccessLogEntry) -> tuple[str, str]:
         """(name, legal basis) of the entry's purpose."""
         if entry.channel == Channel.EXCHANGE:
+            spec = _CATALOGUE_PURPOSES.get((entry.view, entry.purpose))
+            if spec is not None:  # translated
+                return str(spec.name), spec.legal_basis
             known = self._purposes.get((entry.view, entry.purpose))
             if known is not None:
                 return known
+        if entry.channel == Channel.OIDC and entry.purpose.startswith("oidc:"):
+            return str(_("Cung cấp thông tin cho ứng dụng bạn đã đồng ý kết nối")), ""
         label = PURPOSE_LABELS.get(entry.purpose)
         return (str(label) if label is not None else entry.purpose, "")
 

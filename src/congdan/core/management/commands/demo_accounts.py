@@ -193,7 +193,8 @@ class Command(BaseCommand):
         )
         for spec, created in ensure_demo_members():
             out.write(
-                f"    {spec.name} ({spec.member_class}/{spec.code}/{spec.subsystem}): "
+                f"    {spec.name} ({settings.EXCHANGE_INSTANCE}/{spec.member_class}/{spec.code}/"
+                f"{spec.subsystem}): "
                 f"client_id={spec.client_id} client_secret={spec.client_secret}"
                 f" ({'created' if created else 'already there'})"
             )
