@@ -126,3 +126,26 @@ def test_demo_members_are_idempotent_and_usable(db: None, client: Client, settin
     )
     assert response.json()["code"] == "person_not_found"
     assert SECRET  # the fixtures' own secret is unrelated to the demo's
+
+
+def test_demo_traffic_shows_each_anomaly_yesterday(world: World, settings: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from congdan.exchange import anomalies
+    from congdan.exchange.demo import seed_traffic
+    from congdan.registry.models import Person
+
+    settings.DEBUG = True  # demo data is refused outside DEBUG / CONGDAN_DEMO
+    commune = world.commune
+    # A population with consecutive ID numbers, as the seed allocates them.
+    for _i in range(120):
+        factories.make_person(commune, card=False)
+    assert Person.objects.count() >= 120
+    written = seed_traffic(days=30)
+    assert written > 3000
+    assert seed_traffic(days=30) == 0  # once only
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    rules = {finding.rule for finding in anomalies.run_all(yesterday)}
+    assert rules == {"volume", "sequential", "many_members", "off_hours"}

@@ -183,7 +183,10 @@ class Command(BaseCommand):
 
     def _exchange(self, citizen: Person | None) -> None:
         """The demo member organisations and a walk-through of the bank's calls."""
-        from congdan.exchange.demo import ensure_demo_members  # noqa: PLC0415 -- optional part
+        from congdan.exchange.demo import (  # noqa: PLC0415 -- optional part
+            ensure_demo_members,
+            seed_traffic,
+        )
 
         out = self.stdout
         out.write("")
@@ -197,6 +200,12 @@ class Command(BaseCommand):
                 f"{spec.subsystem}): "
                 f"client_id={spec.client_id} client_secret={spec.client_secret}"
                 f" ({'created' if created else 'already there'})"
+            )
+        traffic = seed_traffic()
+        if traffic:
+            out.write(
+                f"    {traffic:,} synthetic lookups over the last 30 days for the supervision "
+                "pages (one of each anomaly yesterday)"
             )
         if citizen is not None:
             out.write(
