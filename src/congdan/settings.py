@@ -463,3 +463,8 @@ if not (DEBUG or CONGDAN_DEMO) and len(ACCESS_LOG_SEAL_SECRET) < 32:
 ACCESS_LOG_SEAL_DELAY = _int_env("CONGDAN_ACCESS_LOG_SEAL_DELAY", 120, 0, 86_400)
 # Access-log entries are kept this many months (0: for ever).
 ACCESS_LOG_RETENTION_MONTHS = _int_env("CONGDAN_ACCESS_LOG_RETENTION_MONTHS", 60, 0, 1200)
+# Webhook deliveries to loopback, private or link-local addresses (an internal network):
+# refused unless allowed; allowed by default only in debug and demo (local receivers).
+EXCHANGE_WEBHOOK_ALLOW_PRIVATE = env_bool(
+    "CONGDAN_EXCHANGE_WEBHOOK_ALLOW_PRIVATE", default=DEBUG or CONGDAN_DEMO
+)

@@ -441,3 +441,28 @@ def test_catalogue_and_service_openapi_are_public(client: Client, catalogue: Non
     response = client.get("/api/v1/exchange/services/nope/openapi.json")
     assert response.status_code == 404
     assert response.json()["code"] == "unknown_service"
+
+
+def test_control_characters_are_refused_not_a_500(ministry: Api, world: World) -> None:
+    """PostgreSQL refuses NUL in text: such input must be a clean refusal."""
+    response = Client().get("/api/v1/exchange/services/a%00b/openapi.json")
+    _error(response, 404, "unknown_service")
+    _error(
+        ministry.get(PERSONS + world.person.id_number + "?service=a%00b"), 404, "unknown_service"
+    )
+    response = ministry.get(
+        "/api/govstack/data/population/1.0?query.full_name=a%00b&query.birth_date=2001-03-04",
+        purpose="public_service",
+    )
+    assert response.status_code == 422, response.content
+
+
+def test_consent_purposes_do_not_reveal_which_numbers_exist(bank: Api, world: World) -> None:
+    number = world.person.id_number[:-1] + ("0" if world.person.id_number[-1] != "0" else "1")
+    for id_number in (world.person.id_number, number):
+        response = bank.get(
+            PERSONS + id_number + "?service=person-basic", purpose="kyc_full_profile"
+        )
+        _error(response, 403, "consent_required")
+    # Only the real person's refused attempt is logged (there is no one else to log it on).
+    assert [e.person_id for e in AccessLogEntry.objects.all()] == [world.person.pk]

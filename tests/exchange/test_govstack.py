@@ -533,3 +533,22 @@ def test_my_personal_data_usage_refusals(citizen: EidAccount, ministry: Api, wor
         401,
         "unauthenticated",
     )
+
+
+def test_my_personal_data_usage_follows_the_clients_current_policy(
+    citizen: EidAccount, world: World
+) -> None:
+    from congdan.identity.models import ClientPolicy
+
+    token = citizen_token(citizen, ["openid", ACCESS_LOG_SCOPE])
+    http = Client()
+    ok = _usage(http, token, userID=world.person.id_number, DatabaseID="population")
+    assert ok.status_code == 200, ok.content
+    policy = ClientPolicy.objects.get(application__accesstoken__user=citizen.user)
+    policy.allowed_scopes = [s for s in policy.allowed_scopes if s != ACCESS_LOG_SCOPE]
+    policy.save()
+    _error(
+        _usage(http, token, userID=world.person.id_number, DatabaseID="population"),
+        403,
+        "insufficient_scope",
+    )

@@ -478,3 +478,16 @@ def test_endpoint_management_needs_permission(world: World) -> None:
     rotated = notifications.rotate_secret(dpo, endpoint=new.endpoint)
     assert rotated != new.secret
     assert WebhookEndpoint.objects.get().secret == rotated
+
+
+def test_private_addresses_are_refused_unless_allowed(settings: Any) -> None:
+    """A webhook must not reach the internal network: loopback, private and link-local
+    addresses are refused in production (allowed in debug and demo for local receivers)."""
+    with receiver() as hook:
+        settings.EXCHANGE_WEBHOOK_ALLOW_PRIVATE = False
+        for url in (hook.url, "http://10.0.0.1/hook", "http://169.254.169.254/latest"):
+            assert notifications.post(url, b"{}", {}) == (None, "refused_private_address")
+        assert not hook.received
+        settings.EXCHANGE_WEBHOOK_ALLOW_PRIVATE = True
+        status, error = notifications.post(hook.url, b"{}", {})
+        assert (status, error) == (200, "")

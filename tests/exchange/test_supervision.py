@@ -285,3 +285,34 @@ def test_anomaly_page_defaults_to_today(http: Client) -> None:
     response = http.get(ANOMALIES)
     assert response.status_code == 200
     assert response.context["day"] == timezone.localdate()
+
+
+def test_supervising_a_hidden_investigation_keeps_it_hidden(http: Client, world: World) -> None:
+    """An investigation's reads are hidden from the citizens; the officer's read of the
+    finding behind them is hidden as long, or it would reveal them."""
+    from congdan.exchange.views.tracker import visible_entries
+
+    scanned = persons_numbered(900, 20)
+    until = timezone.localdate() + dt.timedelta(days=180)
+    AccessLogEntry.objects.bulk_create(
+        AccessLogEntry(
+            at=at(MONDAY, 15),
+            actor_label="VN/GOV/police/main",
+            organisation="police",
+            person_id=p.pk,
+            channel=Channel.EXCHANGE,
+            view="person-basic",
+            fields="full_name",
+            purpose="criminal_investigation",
+            hidden_until=until,
+        )
+        for p in scanned
+    )
+    add("bank1", [scanned[0].pk], at(MONDAY, 16))  # one visible read of the first person
+    finding = next(f for f in anomalies.run_all(MONDAY) if f.rule == anomalies.SEQUENTIAL)
+    assert http.get(FINDING, finding.params()).status_code == 200
+    logged = AccessLogEntry.objects.filter(view=anomalies.SUPERVISION_VIEW)
+    assert logged.count() == 20
+    assert set(logged.values_list("hidden_until", flat=True)) == {until}
+    for person in scanned:
+        assert not [e for e in visible_entries(person) if e.view == anomalies.SUPERVISION_VIEW]

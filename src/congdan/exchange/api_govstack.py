@@ -45,7 +45,7 @@ from congdan.core.text import fold
 from congdan.exchange import policy, selectors
 from congdan.exchange.models import Member, Subsystem
 from congdan.exchange.policy import Caller
-from congdan.identity.models import AccountStatus, EidAccount
+from congdan.identity.models import AccountStatus, ClientPolicy, EidAccount
 from congdan.registry.models import Person
 from congdan.registry.selectors import check_id_number_format
 
@@ -121,7 +121,10 @@ class CitizenTokenAuth(HttpBearer):
         account = EidAccount.objects.select_related("person").filter(user_id=access.user_id).first()
         if account is None or account.status != AccountStatus.ACTIVE:
             return None
-        if ACCESS_LOG_SCOPE not in access.scope.split():
+        # The relying party's policy as it is now: narrowing it takes effect at once.
+        policy = ClientPolicy.objects.filter(application=access.application).first()
+        allowed = set(policy.allowed_scopes) if policy is not None else set()
+        if ACCESS_LOG_SCOPE not in set(access.scope.split()) & allowed:
             raise PermissionDenied(
                 _(
                     "Mã truy cập của công dân không có phạm vi %(scope)s (xem nhật ký truy "
@@ -174,7 +177,12 @@ def _check_registry(registryname: str, versionnumber: str) -> None:
 
 
 def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_VALUE_LENGTH:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_VALUE_LENGTH
+        or not value.isprintable()  # control characters, NUL (PostgreSQL refuses it)
+    ):
         raise ValidationFailed(
             _("Giá trị của %(name)s phải là chuỗi khác rỗng, tối đa %(max)d ký tự.")
             % {"name": name[:40], "max": MAX_VALUE_LENGTH},

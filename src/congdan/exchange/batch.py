@@ -486,9 +486,11 @@ def verify_chunk(auth: Authorization, rows: Sequence[Row]) -> ChunkResult:
             out.append((row, {}, False))
             continue
         person = persons.get(row.id_number)
-        if person is not None and auth.purpose.requires_consent and person.pk not in consented:
+        # An unknown number gets the same answer: no telling which numbers exist.
+        if auth.purpose.requires_consent and (person is None or person.pk not in consented):
             row.error = "consent_required"
-            refused.append(person.pk)
+            if person is not None:
+                refused.append(person.pk)
             out.append((row, {}, False))
             continue
         given = {k: v for k, v in row.attributes.items() if k != "card_number"}

@@ -73,10 +73,12 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
 import logging
 import random
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -502,10 +504,40 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect())
 
 
+def _private_address(host: str, port: int) -> bool:
+    """Whether ``host`` resolves to an address that is not on the public internet
+    (loopback, private, link-local, reserved …), or does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return True
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            return True
+    return False
+
+
+def _refusal(url: str) -> str:
+    """Why ``url`` may not be called ("" when it may)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "unsupported_url_scheme"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not settings.EXCHANGE_WEBHOOK_ALLOW_PRIVATE and _private_address(parts.hostname or "", port):
+        return "refused_private_address"
+    return ""
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST ``body``; (status code or None, short error text; empty when 2xx)."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        return None, "unsupported_url_scheme"
+    """POST ``body``; (status code or None, short error text; empty when 2xx).
+
+    Addresses off the public internet are refused unless
+    ``EXCHANGE_WEBHOOK_ALLOW_PRIVATE`` (a webhook must not reach the internal network).
+    """
+    refusal = _refusal(url)
+    if refusal:
+        return None, refusal
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 -- scheme checked above
     try:
         with _opener.open(request, timeout=TIMEOUT) as response:

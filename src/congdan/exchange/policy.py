@@ -190,10 +190,12 @@ def caller_of(request: HttpRequest) -> Caller:
 def service_by_code(code: str) -> DataService:
     cached = _catalogue.get(("service", code))
     if cached is None:
-        cached = DataService.objects.filter(code=code, active=True).first()
+        well_formed = len(code) <= 40 and code.isascii() and code.isprintable()
+        cached = DataService.objects.filter(code=code, active=True).first() if well_formed else None
         if cached is None:
             raise NotFound(
-                _("Không có dịch vụ dữ liệu “%(code)s”.") % {"code": code[:40]},
+                _("Không có dịch vụ dữ liệu “%(code)s”.")
+                % {"code": code[:40].encode("ascii", "replace").decode()},
                 code="unknown_service",
             )
         _catalogue.put(("service", code), cached)
@@ -337,12 +339,17 @@ def has_consent(auth: Authorization, person_id: int) -> bool:
     ).exists()
 
 
-def require_consent(auth: Authorization, person: Person) -> None:
+def require_consent(auth: Authorization, person: Person | None) -> None:
     """When the purpose needs the citizen's consent and none is active: the refused
-    attempt goes to the citizen's access log, then ``consent_required``."""
-    if not auth.purpose.requires_consent or has_consent(auth, person.pk):
+    attempt goes to the citizen's access log, then ``consent_required``. A number nobody
+    holds gets the same answer under such a purpose, so that a member without consent
+    cannot learn which numbers exist."""
+    if not auth.purpose.requires_consent:
         return
-    log(auth, [person.pk], outcome=Outcome.REFUSED, fields=())
+    if person is not None:
+        if has_consent(auth, person.pk):
+            return
+        log(auth, [person.pk], outcome=Outcome.REFUSED, fields=())
     raise PermissionDenied(
         _(
             "Mục đích “%(purpose)s” cần sự đồng ý của công dân; công dân chưa đồng ý hoặc đã "

@@ -238,8 +238,8 @@ def lookup(auth: Authorization, id_number: str) -> dict[str, Any]:
         person = _read_and_log(auth, number, Outcome.OK, auth.fields)
     else:
         person = _PERSON.filter(id_number=number).first()
+        policy.require_consent(auth, person)
         if person is not None:
-            policy.require_consent(auth, person)
             policy.log(auth, [person.pk], outcome=Outcome.OK)
     if person is None:
         raise NotFound(_("Không tìm thấy công dân có số định danh này."), code="person_not_found")
@@ -332,8 +332,8 @@ def verify(auth: Authorization, id_number: str, attributes: Mapping[str, Any]) -
         person = _read_and_log(auth, number, Outcome.VERIFIED, tuple(attributes))
     else:
         person = _PERSON.filter(id_number=number).first()
+        policy.require_consent(auth, person)
         if person is not None:
-            policy.require_consent(auth, person)
             policy.log(auth, [person.pk], outcome=Outcome.VERIFIED, fields=tuple(attributes))
     results = compare(person, attributes)
     return {

@@ -282,14 +282,28 @@ def finding_entries(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(id__lt=before)
     page = list(qs.order_by("-id")[: FINDING_PAGE_SIZE + 1])
     entries = page[:FINDING_PAGE_SIZE]
-    log_access(
-        request.user,
-        person_ids=[e.person_id for e in entries],
-        channel=Channel.UI,
-        view=anomalies.SUPERVISION_VIEW,
-        fields=FINDING_FIELDS,
-        purpose=anomalies.SUPERVISION_PURPOSE,
-    )
+    # The officer's read is logged on each person shown, hidden from the citizen as long
+    # as the latest still-hidden entry shown of that person (an investigation's read
+    # must not surface through its supervision).
+    hidden: dict[int, dt.date | None] = {}
+    for e in entries:
+        known = hidden.get(e.person_id)
+        hidden[e.person_id] = max(
+            (d for d in (known, e.hidden_until) if d is not None), default=None
+        )
+    by_date: dict[dt.date | None, list[int]] = {}
+    for person_id, until in hidden.items():
+        by_date.setdefault(until, []).append(person_id)
+    for until, person_ids in by_date.items():
+        log_access(
+            request.user,
+            person_ids=person_ids,
+            channel=Channel.UI,
+            view=anomalies.SUPERVISION_VIEW,
+            fields=FINDING_FIELDS,
+            purpose=anomalies.SUPERVISION_PURPOSE,
+            hidden_until=until,
+        )
     describer = Describer()
     rows = describer.rows(entries)
     for row in rows:
