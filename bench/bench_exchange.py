@@ -20,15 +20,12 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-from bench_lookup import _ms, setup_django
-from common import served, write_result
+from bench_lookup import setup_django
+from common import served, write_result, wrk
 
 CLIENT_ID = "bench-exchange"
 SECRET = "bench-exchange-secret-0123456789abcdef"  # noqa: S105 -- a scratch database's credential
@@ -123,44 +120,6 @@ def token(base: str) -> str:
         return str(json.loads(response.read())["access_token"])
 
 
-def run_wrk(base: str, script: str, lines: list[str], *, seconds: int, connections: int) -> dict:
-    import re
-
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "rows.txt"
-        data.write_text("\n".join(lines) + "\n")
-        lua = Path(tmp) / "load.lua"
-        lua.write_text(script.replace("%(ids)s", str(data)))
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                "1",
-                "-c",
-                str(connections),
-                "-d",
-                f"{seconds}s",
-                "--latency",
-                "-s",
-                str(lua),
-                base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "requests_per_s": rps,
-        "p50_ms": _ms(lat["50"]),
-        "p90_ms": _ms(lat["90"]),
-        "p99_ms": _ms(lat["99"]),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
-
-
 def _script(
     template: str, *, prefix: str = "", suffix: str = "", headers: dict | None = None
 ) -> str:
@@ -246,10 +205,10 @@ def main() -> None:
             ),
         }
         for script, lines in scripts.values():
-            run_wrk(base, script, lines, seconds=3, connections=args.connections)
+            wrk(base, script, lines, seconds=3, connections=args.connections)
         for _ in range(args.rounds):
             for name, (script, lines) in scripts.items():
-                result = run_wrk(
+                result = wrk(
                     base, script, lines, seconds=args.seconds, connections=args.connections
                 )
                 print(name, result, flush=True)

@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from common import served, write_result
+from common import served, write_result, wrk
 
 LUA = """
 local ids = {}
@@ -95,47 +91,10 @@ def run_wrk(
     *,
     seconds: int,
     connections: int,
-    threads: int,
 ) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        ids_file = Path(tmp) / "ids.txt"
-        ids_file.write_text("\n".join(str(i) for i in ids) + "\n")
-        script = Path(tmp) / "load.lua"
-        hdr = f'wrk.headers["Authorization"] = "{header}"' if header else ""
-        script.write_text(LUA % {"ids": ids_file, "prefix": path_prefix, "header": hdr})
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(threads),
-                "-c",
-                str(connections),
-                "-d",
-                f"{seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "requests_per_s": rps,
-        "p50_ms": _ms(lat["50"]),
-        "p90_ms": _ms(lat["90"]),
-        "p99_ms": _ms(lat["99"]),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
-
-
-def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    hdr = f'wrk.headers["Authorization"] = "{header}"' if header else ""
+    lua = LUA.replace("%(prefix)s", path_prefix).replace("%(header)s", hdr)
+    return wrk(base, lua, [str(i) for i in ids], seconds=seconds, connections=connections)
 
 
 def main() -> None:
@@ -156,7 +115,7 @@ def main() -> None:
     env = {"CONGDAN_DATABASE_URL": os.environ["CONGDAN_DATABASE_URL"]}
     results: dict[str, list[dict[str, float]]] = {"api_lookup": [], "baseline_pk_view": []}
     with served(env, port=args.port, workers=args.workers, threads=args.threads) as base:
-        warm = {"seconds": 3, "connections": args.connections, "threads": 1}
+        warm = {"seconds": 3, "connections": args.connections}
         run_wrk(base, "/bench/person/", pks, "", **warm)
         run_wrk(base, "/api/v1/registry/persons/", id_numbers, f"Bearer {key}", **warm)
         for _ in range(args.rounds):
@@ -171,7 +130,6 @@ def main() -> None:
                     header,
                     seconds=args.seconds,
                     connections=args.connections,
-                    threads=1,
                 )
                 print(name, r, flush=True)
                 results[name].append(r)

@@ -105,3 +105,51 @@ def served(env: dict[str, str], *, port: int, workers: int, threads: int) -> Ite
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wrk(base: str, lua: str, lines: list[str], *, seconds: int, connections: int) -> dict:
+    """Run wrk (1 thread) against ``base`` with the Lua script ``lua``, in which
+    ``%(ids)s`` names a file holding ``lines``; requests/s, p50/p90/p99 in ms, non-2xx."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "rows.txt"
+        data.write_text("\n".join(lines) + "\n")
+        script = Path(tmp) / "load.lua"
+        script.write_text(lua.replace("%(ids)s", str(data)))
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                "1",
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": wrk_ms(latency["50"]),
+        "p90_ms": wrk_ms(latency["90"]),
+        "p99_ms": wrk_ms(latency["99"]),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def wrk_ms(text: str) -> float:
+    """A wrk latency ("1.23ms", "850.00us", "1.2s") in milliseconds."""
+    import re
+
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]

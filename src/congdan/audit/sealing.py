@@ -31,6 +31,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from congdan.audit.models import AccessLogEntry, AccessLogSeal
+from congdan.audit.services import LOG_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +48,7 @@ CHAIN_LOCK_KEY = 0x636F6E6764616E
 
 # Every column of the access log, in the canonical order. tests/audit/test_sealing.py
 # checks this list against the model: a new column must be added here (and bumps FORMAT).
-ROW_FIELDS: tuple[str, ...] = (
-    "id",
-    "at",
-    "actor_id",
-    "actor_label",
-    "organisation",
-    "person_id",
-    "subsystem",
-    "channel",
-    "view",
-    "fields",
-    "purpose",
-    "request_id",
-    "outcome",
-    "hidden_until",
-)
+ROW_FIELDS: tuple[str, ...] = ("id", *LOG_COLUMNS)
 
 
 # --- keys -----------------------------------------------------------------------------

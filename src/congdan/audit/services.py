@@ -134,7 +134,8 @@ def record_change(
     )
 
 
-_LOG_COLUMNS = (
+# The access log's columns, in the order the sealing digest and raw inserts use.
+LOG_COLUMNS = (
     "at",
     "actor_id",
     "actor_label",
@@ -173,7 +174,7 @@ def read_and_log_sql(
     ``person_column``: the column of ``select_sql`` holding the person's id.
     """
     table = AccessLogEntry._meta.db_table
-    columns = ", ".join(_LOG_COLUMNS)
+    columns = ", ".join(LOG_COLUMNS)
     values = ", ".join(["%s"] * 4 + [f"r.{person_column}"] + ["%s"] * 8)
     sql = (
         f"WITH r AS ({select_sql}), "  # noqa: S608 -- fixed identifiers; values are parameters

@@ -34,13 +34,12 @@ class ErrorOut(Schema):
     message: str
 
 
-ERRORS: dict[int, Any] = {
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    422: ErrorOut,
-    429: ErrorOut,
-}
+def errors(*statuses: int) -> dict[int, Any]:
+    """The error responses of an operation, for the OpenAPI description."""
+    return dict.fromkeys(statuses, ErrorOut)
+
+
+ERRORS = errors(401, 403, 404, 422, 429)
 
 
 class PurposeOut(Schema):

@@ -22,6 +22,7 @@ from ninja import Field, Header, Router, Schema, Status
 
 from congdan.core.errors import Conflict, ValidationFailed
 from congdan.exchange import batch, policy
+from congdan.exchange.api import errors
 from congdan.exchange.models import JobStatus
 
 if TYPE_CHECKING:
@@ -36,20 +37,7 @@ ENVELOPE_BYTES = 64 * 1024
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
-ERRORS: dict[int, type[Schema]] = {
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    413: ErrorOut,
-    422: ErrorOut,
-    429: ErrorOut,
-}
+ERRORS = errors(401, 403, 404, 409, 413, 422, 429)
 
 
 class SubmittedOut(Schema):

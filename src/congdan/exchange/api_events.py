@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ninja import Field, Header, Query, Router, Schema, Status
 
 from congdan.exchange import notifications, policy
+from congdan.exchange.api import errors
 from congdan.exchange.services import relationships
 
 if TYPE_CHECKING:
@@ -30,19 +31,7 @@ router = Router(auth=policy.ExchangeAuth())
 MAX_CURSOR = 2**63 - 1  # a 64-bit id
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
-ERRORS: dict[int, type[Schema]] = {
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-    429: ErrorOut,
-}
+ERRORS = errors(401, 403, 404, 409, 422, 429)
 
 
 class RelationshipIn(Schema):
