@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "congdan.payments",
     "congdan.wallet",
     "congdan.exchange",
+    "congdan.monitoring",
     "congdan.procedures",
     "congdan.portal",
 ]

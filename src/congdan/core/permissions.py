@@ -44,6 +44,12 @@ class Perm(StrEnum):
     PAYMENT_REFUND = "payments:payment:refund"
     EXCHANGE_MANAGE = "exchange:grant:manage"
     ACCESS_LOG_SUPERVISE = "audit:accesslog:supervise"
+    MONITORING_VIEW = "monitoring:kpi:view"
+    TARGET_MANAGE = "monitoring:target:manage"
+    TASK_READ = "monitoring:task:read"
+    TASK_UPDATE = "monitoring:task:update"
+    TASK_MANAGE = "monitoring:task:manage"
+    PAPER_COUNT_RECORD = "monitoring:paper:record"
 
 
 class Role(models.TextChoices):
@@ -52,12 +58,23 @@ class Role(models.TextChoices):
     OFFICER = "officer", _("Cán bộ cơ quan (theo loại cơ quan)")
     STEWARD = "steward", _("Cán bộ quản lý dữ liệu")
     DPO = "dpo", _("Cán bộ bảo vệ dữ liệu cá nhân")
+    # Leaders of a province or commune (their agency's jurisdiction): the programme's KPIs,
+    # targets and tasks.
+    LEADER = "leader", _("Lãnh đạo, tổ công tác Đề án 06")
     ADMIN = "admin", _("Quản trị hệ thống")
 
 
-# Every officer who processes dossiers at a one-stop counter.
+# Every officer who processes dossiers at a one-stop counter (and counts the paper ones),
+# and follows the programme tasks of their agency.
 _DOSSIER_OFFICER = frozenset(
-    {Perm.DOSSIER_PROCESS, Perm.DOSSIER_FILE_FOR_CITIZEN, Perm.PAYMENT_REFUND}
+    {
+        Perm.DOSSIER_PROCESS,
+        Perm.DOSSIER_FILE_FOR_CITIZEN,
+        Perm.PAYMENT_REFUND,
+        Perm.PAPER_COUNT_RECORD,
+        Perm.TASK_READ,
+        Perm.TASK_UPDATE,
+    }
 )
 # Police: population and residence (the registry's officers since issue 2).
 _OFFICER = frozenset(
@@ -99,9 +116,19 @@ _STEWARD = frozenset(
 _DPO = frozenset(
     {Perm.ACCESS_LOG_READ, Perm.ACCESS_LOG_SUPERVISE, Perm.EXCHANGE_MANAGE, Perm.ADMIN_SITE}
 )
+_LEADER = frozenset(
+    {
+        Perm.MONITORING_VIEW,
+        Perm.TARGET_MANAGE,
+        Perm.TASK_READ,
+        Perm.TASK_UPDATE,
+        Perm.TASK_MANAGE,
+    }
+)
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.NONE: frozenset(),
     Role.DPO: _DPO,
+    Role.LEADER: _LEADER,
     Role.OFFICER: _OFFICER,
     Role.STEWARD: _STEWARD,
     Role.ADMIN: frozenset(Perm),
