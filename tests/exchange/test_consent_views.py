@@ -309,3 +309,15 @@ def test_bank_refused_without_consent_then_allowed_and_both_in_the_tracker(
     consent = Consent.objects.get(person=world.person)
     http.post(f"/me/data/consents/{consent.pk}/revoke/")
     assert api.get(lookup).json()["code"] == "consent_required"
+
+
+def test_consent_page_names_services_and_purposes_in_english(
+    client: Client, world: World, member_api: Any
+) -> None:
+    """The database keeps the catalogue's Vietnamese names; the page translates them."""
+    member_api("bankx", grants=[("person-basic", "kyc_full_profile", ["full_name"])])
+    http = portal_login(client, make_account(world.person))
+    http.cookies["django_language"] = "en"
+    page = http.get("/me/data/consents/").content.decode()
+    assert "basic information" in page  # "Citizen's basic information", HTML-escaped
+    assert "Thông tin cơ bản của công dân" not in page
