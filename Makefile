@@ -35,6 +35,7 @@ demo: $(STAMP) var/secret.key
 	  $(BIN)/congdan seed --province $(PROVINCE) --people $(PEOPLE) --seed 1 && \
 	  $(BIN)/congdan seed_documents --province $(PROVINCE) --seed 1; fi && \
 	$(BIN)/congdan demo_accounts --province $(PROVINCE) --url http://$(HOST):$(PORT)/ && \
+	$(BIN)/congdan seed_monitoring --province $(PROVINCE) --seed 1 && \
 	$(BIN)/congdan oidc_client ensure-demo && \
 	echo "  sample relying parties (another terminal): $(BIN)/python examples/relying_party.py --preset bank | --preset portal" && \
 	{ $(BIN)/congdan worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \

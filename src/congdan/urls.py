@@ -16,6 +16,7 @@ urlpatterns = [
     path("payments/", include("congdan.payments.urls")),
     path("", include("congdan.wallet.urls")),
     path("", include("congdan.exchange.urls")),
+    path("monitoring/", include("congdan.monitoring.urls")),
     path("", include("congdan.procedures.urls")),
     # identity first: it overrides some of django-oauth-toolkit's views under /o/.
     path("", include("congdan.identity.urls")),

@@ -1,8 +1,8 @@
 """Who may see what, geographically.
 
-An officer's jurisdiction is their agency's unit (a current province or commune). Admins
-and stewards of an agency without a unit are national. Anyone else has no jurisdiction
-at all: deny by default.
+An officer's or a leader's jurisdiction is their agency's unit (a current province or
+commune). Admins, and stewards and leaders of an agency without a unit, are national.
+Anyone else has no jurisdiction at all: deny by default.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def jurisdiction_of(user: User | AnonymousUser | None) -> Jurisdiction:
     agency = getattr(user, "agency", None)
     if role == Role.ADMIN:
         return EVERYWHERE
-    if role not in (Role.OFFICER, Role.STEWARD) or agency is None or not agency.active:
+    if role not in (Role.OFFICER, Role.STEWARD, Role.LEADER) or agency is None or not agency.active:
         return NOWHERE
     if agency.jurisdiction_id is None:
-        return EVERYWHERE if role == Role.STEWARD else NOWHERE
+        # A steward or a leader of a national agency (a ministry) sees the whole country.
+        return EVERYWHERE if role in (Role.STEWARD, Role.LEADER) else NOWHERE
     return Jurisdiction(unit=agency.jurisdiction)

@@ -205,10 +205,10 @@ def seed_traffic(*, days: int = 30, seed: int = 1) -> int:
     volumes and anomaly rules have something to show: working-hour traffic with a weekly
     rhythm and, on the last full day, one case of each anomaly (a volume spike, a
     sequential scan, many members on one person, off-hours reads). Written once: returns 0
-    when the log already holds exchange traffic. Demo mode only."""
+    when the log already holds this traffic. Demo mode only."""
     if not demo_mode():
         raise ValidationFailed(_("Chỉ tạo dữ liệu demo khi bật CONGDAN_DEMO."), code="demo_only")
-    if AccessLogEntry.objects.filter(channel=Channel.EXCHANGE).exists():
+    if AccessLogEntry.objects.filter(channel=Channel.EXCHANGE, request_id="demo-seed").exists():
         return 0
     rng = random.Random(seed)  # noqa: S311 -- synthetic demo data, not security
     numbered = list(Person.objects.order_by("id_number").values_list("id", "id_number")[:20_000])

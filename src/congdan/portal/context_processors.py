@@ -17,4 +17,7 @@ def site(request: HttpRequest) -> dict[str, object]:
         "can_read_persons": has_perm(user, Perm.PERSON_READ),
         "can_process_dossiers": has_perm(user, Perm.DOSSIER_PROCESS),
         "can_supervise_access": has_perm(user, Perm.ACCESS_LOG_SUPERVISE),
+        "can_view_monitoring": has_perm(user, Perm.MONITORING_VIEW),
+        "can_read_tasks": has_perm(user, Perm.TASK_READ),
+        "can_count_paper": has_perm(user, Perm.PAPER_COUNT_RECORD),
     }

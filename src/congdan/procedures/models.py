@@ -161,6 +161,10 @@ class Dossier(models.Model):
             models.Index(fields=["agency_kind", "unit", "status"], name="proc_dossier_queue"),
             models.Index(fields=["applicant", "created_at"], name="proc_dossier_applicant"),
             models.Index(fields=["status", "due_date"], name="proc_dossier_due"),
+            # The monitoring facts of a day read dossiers by these times.
+            models.Index(fields=["submitted_at"], name="proc_dossier_submitted"),
+            models.Index(fields=["decided_at"], name="proc_dossier_decided"),
+            models.Index(fields=["updated_at"], name="proc_dossier_updated"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -208,7 +212,10 @@ class DossierEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["dossier", "at"], name="proc_event_dossier")]
+        indexes = [
+            models.Index(fields=["dossier", "at"], name="proc_event_dossier"),
+            models.Index(fields=["at"], name="proc_event_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dossier_id}: {self.from_status} -> {self.to_status}"

@@ -122,6 +122,32 @@ class Command(BaseCommand):
                 ),
                 self._account("quantri", Role.ADMIN, None, "Quản trị hệ thống"),
                 self._account("baove.dulieu", Role.DPO, None, "Cán bộ bảo vệ dữ liệu cá nhân"),
+                self._account(
+                    "lanhdao.tinh",
+                    Role.LEADER,
+                    Agency.objects.update_or_create(
+                        code=f"UBND-T-{province.code}",
+                        defaults={
+                            "name": f"Ủy ban nhân dân {province.name}",
+                            "kind": AgencyKind.PEOPLES_COMMITTEE,
+                            "jurisdiction": province,
+                        },
+                    )[0],
+                    "Lãnh đạo tỉnh (Đề án 06)",
+                ),
+                self._account(
+                    "lanhdao.xa",
+                    Role.LEADER,
+                    Agency.objects.update_or_create(
+                        code=f"UBND-X-{commune.code}",
+                        defaults={
+                            "name": f"Ủy ban nhân dân {commune.name}",
+                            "kind": AgencyKind.PEOPLES_COMMITTEE,
+                            "jurisdiction": commune,
+                        },
+                    )[0],
+                    "Lãnh đạo xã (Đề án 06)",
+                ),
             ]
             parent = self._demo_parent(commune)
         wallet_clients = self._wallet(province, parent)

@@ -3,7 +3,8 @@
 It loops over the apps' pollers — plain functions that do one bounded batch of work in
 their own short transactions and return how many items they handled — sealing the
 access log, publishing and delivering change notifications, running batch
-verifications, keeping partitions and retention. When a round handled nothing it sleeps
+verifications, keeping partitions and retention, refreshing the monitoring facts and
+sending task reminders. When a round handled nothing it sleeps
 ``--interval`` seconds. Several workers may run at once: each poller locks what it takes
 (docs/decisions/0010-pollers-instead-of-a-task-queue.md).
 """
@@ -30,6 +31,8 @@ POLLERS: tuple[tuple[str, float], ...] = (
     ("congdan.audit.sealing.seal_pending", 10.0),
     ("congdan.audit.partitions.maintain", 3600.0),
     ("congdan.exchange.ratelimit.prune", 300.0),
+    ("congdan.monitoring.facts.refresh_recent", 300.0),
+    ("congdan.monitoring.reminders.send_due", 3600.0),
 )
 
 
