@@ -19,11 +19,10 @@ from openpyxl import load_workbook
 
 from tests.browser.test_officer_flow import CHROMIUM, CHROMIUM_ARGS, PHONE, _sync_playwright
 from tests.factories import PASSWORD
-from tests.monitoring.test_dashboard import URLS, YEAR, build_dash
+from tests.monitoring.test_dashboard import YEAR, build_dash
 
 
 @pytest.mark.browser
-@pytest.mark.urls(URLS)
 @pytest.mark.django_db(transaction=True)
 def test_provincial_leader_drills_down_and_exports(
     live_server: Any, monkeypatch: pytest.MonkeyPatch
