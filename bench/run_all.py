@@ -48,6 +48,7 @@ def main() -> None:
             "--batch-rows",
             "0",
         ],
+        [PY, str(HERE / "bench_monitoring.py")],
     ]
     for step in steps:
         print("+", " ".join(step[1:]), flush=True)

@@ -41,7 +41,7 @@ from django.views.decorators.http import require_GET
 from congdan.core.errors import NotFound, PermissionDenied
 from congdan.core.jurisdiction import Jurisdiction, jurisdiction_of
 from congdan.core.models import Agency
-from congdan.core.permissions import Perm
+from congdan.core.permissions import Perm, has_perm
 from congdan.core.web import permission_required_view
 from congdan.geo.models import AdministrativeUnit
 from congdan.monitoring import charts, exports, kpis, targets
@@ -641,6 +641,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         ],
         "query": _query(base),
         "light_labels": LIGHT_LABELS,
+        "can_manage_targets": has_perm(request.user, Perm.TARGET_MANAGE),
     }
     return render(request, template, context)
 
