@@ -198,3 +198,44 @@ def test_who_gets_in(db: None) -> None:
     officer = factories.make_user(Role.OFFICER, unit=factories.communes_of(province)[0])
     assert as_user(officer).get(FACTS).status_code == 302
     assert Client().get(TARGETS).status_code == 302
+
+
+def test_fact_rows_scoped_as_on_the_dashboards(db: None) -> None:
+    """Defence in depth (only national admins enter the admin today): a province's
+    facts include those recorded at province level without a commune; a commune's are
+    its own; lookups are for national users only."""
+    from django.contrib.admin.sites import site
+    from django.test import RequestFactory
+
+    from congdan.monitoring.models import LookupFact
+
+    province = factories.current_province("48")
+    commune = factories.communes_of(province)[0]
+    far = factories.current_province("01")
+    day = dt.date(THIS_YEAR, 1, 5)
+    for prov, comm, code in ((province, None, "p"), (province, commune, "c"), (far, None, "f")):
+        DossierFact.objects.create(day=day, province=prov, commune=comm, procedure_code=code)
+    facts_admin = site._registry[DossierFact]
+    lookups_admin = site._registry[LookupFact]
+
+    def seen(user: User) -> set[str]:
+        request = RequestFactory().get(FACTS)
+        request.user = user
+        return set(facts_admin.get_queryset(request).values_list("procedure_code", flat=True))
+
+    def agency_of(unit: object) -> Agency:
+        return Agency.objects.create(
+            code=f"LD-{unit.pk}",  # type: ignore[attr-defined]  # an AdministrativeUnit
+            name="UBND",
+            kind=AgencyKind.PEOPLES_COMMITTEE,
+            jurisdiction=unit,
+        )
+
+    province_leader = factories.make_user(Role.LEADER, agency=agency_of(province))
+    commune_leader = factories.make_user(Role.LEADER, agency=agency_of(commune))
+    assert seen(province_leader) == {"p", "c"}
+    assert seen(commune_leader) == {"c"}
+    assert seen(factories.make_user(Role.ADMIN)) == {"p", "c", "f"}
+    request = RequestFactory().get("/admin/monitoring/lookupfact/")
+    request.user = province_leader
+    assert not lookups_admin.has_view_permission(request)

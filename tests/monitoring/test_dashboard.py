@@ -198,7 +198,7 @@ def test_overview_of_the_province_for_its_leader(dash: Dash) -> None:
     # The written definition of every KPI: numerator, denominator, period.
     assert "Số hồ sơ nộp trực tuyến tiếp nhận trong kỳ" in card
     assert "Các ngày trong kỳ" in card
-    assert page.count("<details>") >= 14
+    assert page.count("<details>") == 13  # 14 KPIs, lookups national-only
     # Its communes are listed for the drill-down, not the other province's.
     assert dash.c5.name in page
     assert dash.far_commune.name not in page
@@ -444,7 +444,8 @@ def test_unknown_kpi_is_a_404(dash: Dash) -> None:
     ],
 )
 def test_every_kind_of_kpi_renders(dash: Dash, code: str) -> None:
-    client = as_user(dash.province_leader)
+    # The lookups KPI is national-only (see the next test); the admin is national.
+    client = as_user(dash.admin if code == "lookups" else dash.province_leader)
     for unit in (dash.province, dash.c1):
         response = get(client, f"/monitoring/kpi/{code}/", unit=unit.pk)
         assert response.status_code == 200, (code, unit)
@@ -452,6 +453,31 @@ def test_every_kind_of_kpi_renders(dash: Dash, code: str) -> None:
             assert (
                 get(client, f"/monitoring/kpi/{code}/", unit=unit.pk, format=fmt).status_code == 200
             )
+
+
+def test_a_target_of_zero_is_shown(dash: Dash) -> None:
+    Target.objects.create(kpi="overdue_count", unit=None, year=YEAR, value=Decimal(0))
+    page = text_of(get(as_user(dash.province_leader), OVERVIEW))
+    card = page[page.index('id="kpi-overdue_count"') :]
+    card = card[: card.index("</li>")]
+    assert re.search(r"Mục tiêu</dt>\s*<dd>0</dd>", card), card
+
+
+def test_lookups_kpi_is_only_for_national_users(dash: Dash) -> None:
+    """Lookups by organisation and purpose are national data: a provincial or commune
+    leader neither sees the card nor reaches the page, its exports or the admin list."""
+    for user in (dash.province_leader, dash.commune_leader):
+        client = as_user(user)
+        assert 'id="kpi-lookups"' not in text_of(get(client, OVERVIEW))
+        exported = get(client, OVERVIEW, format="csv").content.decode()
+        assert "lookups" not in exported
+        for fmt in ("", "csv", "xlsx"):
+            assert get(client, "/monitoring/kpi/lookups/", format=fmt).status_code == 404
+        assert client.get("/admin/monitoring/lookupfact/").status_code in {302, 403}
+    national = as_user(dash.admin)
+    assert 'id="kpi-lookups"' in text_of(get(national, OVERVIEW))
+    assert "lookups" in get(national, OVERVIEW, format="csv").content.decode()
+    assert national.get("/admin/monitoring/lookupfact/").status_code == 200
 
 
 # --- speed -----------------------------------------------------------------------------

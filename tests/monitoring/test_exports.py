@@ -115,10 +115,10 @@ def test_overview_exports(dash: Dash) -> None:
         "-2.86",
         "Gần đạt",
     ]
-    assert len(rows) == 1 + 14
+    assert len(rows) == 1 + 13  # 14 KPIs but lookups, which is national-only
     book = load_workbook(io.BytesIO(get(client, OVERVIEW, format="xlsx").content))
     sheet_rows = list(book.worksheets[0].iter_rows(values_only=True))
-    assert len(sheet_rows) == 15
+    assert len(sheet_rows) == 14
     assert sheet_rows[1][0] == "online_dossier_rate"
 
 

@@ -216,6 +216,24 @@ def test_dossier_facts_of_a_day(world: World, scene: Scene) -> None:
     assert RefreshedDay.objects.get(day=DAY).stale is False
 
 
+def test_paused_dossier_is_not_overdue_from_its_pause(world: World, scene: Scene) -> None:
+    """A dossier waiting for the applicant's supplement has its clock stopped: overdue
+    on the days before the pause, not from the day it was paused."""
+    make_dossier(
+        world.commune,
+        applicant=world.person,
+        agency=scene.agency,
+        status="supplement_requested",
+        submitted_at=at(DAY - 10 * ONE),
+        due_date=DAY - 3 * ONE,
+        paused_at=at(DAY + ONE, 10),
+    )
+    facts.refresh_day(DAY)
+    facts.refresh_day(DAY + ONE)
+    assert fact_of(DAY, world.commune, BIRTH)["overdue_open"] == 3  # 2 of the scene + it
+    assert fact_of(DAY + ONE, world.commune, BIRTH)["overdue_open"] == 2  # paused by then
+
+
 def test_refresh_is_recomputation(world: World, scene: Scene) -> None:
     facts.refresh_day(DAY)
     first = all_facts()

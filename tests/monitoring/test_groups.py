@@ -121,6 +121,23 @@ def test_update_and_delete(tw: TaskWorld) -> None:
     assert not WorkingGroup.objects.filter(pk=empty.pk).exists()
 
 
+def test_group_page_lists_only_tasks_the_reader_may_see(tw: TaskWorld) -> None:
+    """Even a group linked to a task outside the reader's area (data from before the
+    rule, or an import) does not reveal it."""
+    group = make_group(tw.commune)
+    visible = make_task(tw.police, tw.commune, group=group, title="Nhiệm vụ của xã")
+    make_task(tw.province_agency, tw.province, group=group, title="Nhiệm vụ của tỉnh")
+    leader = Client()
+    leader.force_login(tw.commune_leader)
+    page = leader.get(reverse("monitoring:group_detail", args=[group.pk])).content.decode()
+    assert visible.title in page
+    assert "Nhiệm vụ của tỉnh" not in page
+    province = Client()
+    province.force_login(tw.province_leader)
+    page = province.get(reverse("monitoring:group_detail", args=[group.pk])).content.decode()
+    assert "Nhiệm vụ của tỉnh" in page
+
+
 def test_pages(tw: TaskWorld) -> None:
     group = make_group(tw.commune, name="Tổ công tác phường")
     leader = Client()

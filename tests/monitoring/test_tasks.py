@@ -15,10 +15,12 @@ from PIL import Image
 
 from congdan.audit.models import ChangeRecord
 from congdan.core.errors import NotFound, PermissionDenied, ValidationFailed
+from congdan.core.models import AgencyKind, Role
 from congdan.monitoring.models import Level, ProgrammeTask, TaskEvidence, TaskNote, TaskStatus
 from congdan.monitoring.services import tasks as svc
 from tests import factories
 from tests.monitoring.helpers_g import TaskWorld, build_world, make_group, make_task
+from tests.monitoring.helpers_g import agency as make_agency
 
 pytestmark = [pytest.mark.django_db]
 
@@ -79,6 +81,16 @@ def test_officer_sees_own_agency_tasks_even_elsewhere(tw: TaskWorld) -> None:
     assert other.pk not in seen
     with pytest.raises(NotFound):
         svc.get_task(tw.officer, other.pk)
+
+
+def test_officer_of_a_closed_agency_loses_its_tasks(tw: TaskWorld) -> None:
+    own_far = make_task(tw.police, tw.far_commune)
+    assert svc.can_update(tw.officer, own_far)
+    tw.police.active = False
+    tw.police.save(update_fields=["active"])
+    officer = type(tw.officer).objects.select_related("agency").get(pk=tw.officer.pk)
+    assert not svc.tasks_for(officer).exists()
+    assert not svc.can_update(officer, own_far)
 
 
 # --- create / edit -----------------------------------------------------------------------
@@ -161,6 +173,39 @@ def test_group_assignable_only_in_area(tw: TaskWorld) -> None:
     with pytest.raises(ValidationFailed) as exc:
         svc.create_task(tw.province_leader, **values(tw, code="X3", group_id=other_group.pk))
     assert exc.value.field == "group"
+
+
+def test_commune_group_cannot_carry_a_province_task(tw: TaskWorld) -> None:
+    commune_group = make_group(tw.commune)
+    with pytest.raises(ValidationFailed) as exc:
+        svc.create_task(
+            tw.province_leader,
+            **values(
+                tw,
+                level=Level.PROVINCE,
+                unit_id=tw.province.pk,
+                owner_agency_id=tw.province_agency.pk,
+                group_id=commune_group.pk,
+            ),
+        )
+    assert exc.value.field == "group"
+    # A province group carries the province's tasks and its communes'.
+    province_group = make_group(tw.province)
+    task = svc.create_task(tw.province_leader, **values(tw, group_id=province_group.pk))
+    assert task.group_id == province_group.pk
+
+
+def test_owner_agency_never_from_another_province(tw: TaskWorld) -> None:
+    admin = factories.make_user(Role.ADMIN)
+    far_agency = make_agency(tw.far_commune)
+    with pytest.raises(NotFound) as exc:
+        svc.create_task(admin, **values(tw, owner_agency_id=far_agency.pk))
+    assert exc.value.field == "owner_agency"
+    # A ministry (no jurisdiction) may own a task, when a national user assigns it.
+    ministry = make_agency(None, kind=AgencyKind.MINISTRY)
+    assert svc.create_task(admin, **values(tw, owner_agency_id=ministry.pk)).pk
+    with pytest.raises(NotFound):
+        svc.create_task(tw.province_leader, **values(tw, code="X9", owner_agency_id=ministry.pk))
 
 
 # --- notes ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 from typing import Any
 
 import pytest
@@ -162,6 +163,39 @@ def test_import_missing_column_and_bad_files(tw: TaskWorld) -> None:
     with pytest.raises(tasks_io.ImportFailed) as exc:
         tasks_io.import_tasks(tw.commune_leader, xlsx([]))
     assert exc.value.problems[0].row == 0
+
+
+def test_import_refuses_zip_bomb_before_unpacking(tw: TaskWorld) -> None:
+    """A tiny upload whose members unpack beyond the limit is refused unread."""
+    packed = xlsx([row(tw)]).getvalue()
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(packed)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        # 60 MB of zeros compresses to ~60 KB: well under the upload limit.
+        dst.writestr("xl/padding.bin", b"\0" * (tasks_io.MAX_UNPACKED_BYTES + 10 * 1024 * 1024))
+    assert len(out.getvalue()) < tasks_io.MAX_BYTES
+    out.seek(0)
+    with pytest.raises(tasks_io.ImportFailed) as exc:
+        tasks_io.import_tasks(tw.commune_leader, out)
+    assert "giải nén" in exc.value.problems[0].message
+    assert not ProgrammeTask.objects.exists()
+
+
+def test_import_counts_blank_rows_towards_the_scan_limit(
+    tw: TaskWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks_io, "MAX_SCANNED_ROWS", 10)
+    blanks: list[list[Any]] = [[None, None, "", " "] for _ in range(12)]
+    with pytest.raises(tasks_io.ImportFailed) as exc:
+        tasks_io.import_tasks(tw.commune_leader, xlsx([*blanks, row(tw)]))
+    assert "nhiều dòng" in exc.value.problems[0].message
+    # Just under the limit the same rows import.
+    monkeypatch.setattr(tasks_io, "MAX_SCANNED_ROWS", 20)
+    assert tasks_io.import_tasks(tw.commune_leader, xlsx([*blanks, row(tw)])).created == 1
 
 
 def test_import_cannot_take_over_task_outside_area(tw: TaskWorld) -> None:

@@ -66,6 +66,22 @@ class ScopedAdmin(PermissionAdmin):
         return qs.filter(_within(jurisdiction_of(request.user), self.scope_field))
 
 
+class FactAdmin(PermissionAdmin):
+    """Facts carry their province and commune: scoped as the dashboards scope them (a
+    province's facts include those recorded at province level, without a commune)."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)
+        j = jurisdiction_of(request.user)
+        if j.national:
+            return qs
+        if j.unit is None:
+            return qs.none()
+        if j.is_province:
+            return qs.filter(province_id=j.unit.pk)
+        return qs.filter(commune_id=j.unit.pk)
+
+
 # --- targets and weights -----------------------------------------------------------------
 
 
@@ -204,9 +220,8 @@ class IndexWeightAdmin(ServiceFormAdmin):
 
 
 @admin.register(DossierFact)
-class DossierFactAdmin(ScopedAdmin):
+class DossierFactAdmin(FactAdmin):
     view_perm = Perm.MONITORING_VIEW
-    scope_field = "commune"
     list_display = (
         "day",
         "commune",
@@ -226,9 +241,8 @@ class DossierFactAdmin(ScopedAdmin):
 
 
 @admin.register(PopulationFact)
-class PopulationFactAdmin(ScopedAdmin):
+class PopulationFactAdmin(FactAdmin):
     view_perm = Perm.MONITORING_VIEW
-    scope_field = "commune"
     list_display = ("day", "commune", "residents", "adults", "eid_level1", "eid_level2")
     list_select_related = ("commune",)
     date_hierarchy = "day"
@@ -237,9 +251,14 @@ class PopulationFactAdmin(ScopedAdmin):
 
 @admin.register(LookupFact)
 class LookupFactAdmin(PermissionAdmin):
-    """National data: the access log is not tied to a unit."""
+    """National data: the access log is not tied to a unit, so only users with national
+    jurisdiction read it (as on the dashboard)."""
 
     view_perm = Perm.MONITORING_VIEW
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) and jurisdiction_of(request.user).national
+
     list_display = ("day", "channel", "organisation", "service", "purpose", "count")
     list_filter = ("channel",)
     search_fields = ("organisation", "service", "purpose")

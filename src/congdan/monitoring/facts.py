@@ -17,7 +17,11 @@ Days are local days (Asia/Ho_Chi_Minh). What a dossier contributes to a day:
   later marks that day stale through the dossier's event, and the day is recomputed).
 * overdue_open: open at the end of the day and past its deadline — reconstructed as of
   that day (submitted by then, due before the day, and either still open or decided
-  after the day), so recomputing a past day does not change its figure.
+  after the day), so recomputing a past day does not change its figure. A dossier
+  paused for the applicant's supplement (``paused_at`` set by the end of the day) is not
+  overdue: its clock is stopped, as on the officer's queue (``Dossier.is_overdue``). Only
+  the current pause is stored, so an earlier pause since resumed shows through its
+  extended ``due_date`` instead.
 
 Population facts are coverage snapshots per commune: residents (alive, active records),
 adults (14 or older on the day), active e-ID accounts of level 1/2 activated by the day
@@ -188,6 +192,7 @@ def _dossier_rows(day: dt.date) -> list[DossierFact]:
     overdue = (
         Dossier.objects.filter(submitted_by_end, open_at_end, due_date__lt=day)
         .exclude(status=DossierStatus.DRAFT)
+        .exclude(paused_at__lt=end)
         .values(*key)
         .annotate(n=Count("id"))
         .order_by()

@@ -232,8 +232,11 @@ KPIS: tuple[KPI, ...] = (
     _k(
         "overdue_count",
         L("Số hồ sơ quá hạn chưa giải quyết"),
-        L("Số hồ sơ đang giải quyết đã quá ngày hẹn trả, tại cuối kỳ."),
-        L("Số hồ sơ đang giải quyết có ngày hẹn trả trước ngày cuối kỳ"),
+        L(
+            "Số hồ sơ đang giải quyết đã quá ngày hẹn trả, tại cuối kỳ; hồ sơ đang chờ "
+            "công dân bổ sung (tạm dừng tính thời hạn) không tính."
+        ),
+        L("Số hồ sơ đang giải quyết, không tạm dừng, có ngày hẹn trả trước ngày cuối kỳ"),
         L("(không có — số đếm)"),
         _SNAPSHOT,
         measure="count",

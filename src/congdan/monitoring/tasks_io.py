@@ -6,8 +6,8 @@
   English key, case and diacritics ignored, in any order); every row is validated and
   each problem reported as (row, column, message in Vietnamese); nothing is written if
   any row is bad (all-or-nothing); a task is matched by its code (created or updated).
-  The workbook is streamed (``read_only=True``); at most ``MAX_ROWS`` rows and
-  ``MAX_BYTES`` bytes.
+  The workbook is streamed (``read_only=True``); at most ``MAX_ROWS`` rows,
+  ``MAX_BYTES`` bytes packed and ``MAX_UNPACKED_BYTES`` unpacked.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+# A small .xlsx can unpack to gigabytes (a zip bomb): the members' declared sizes are
+# checked before openpyxl reads anything, and blank rows count towards a scan limit.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_SCANNED_ROWS = 4 * MAX_ROWS
+MAX_COLUMNS = 64
 MAX_PROBLEMS = 200
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = "DD/MM/YYYY"
@@ -268,6 +273,15 @@ def _open(upload: IO[bytes]) -> Any:
     if not content.startswith(b"PK\x03\x04"):
         raise _file_problem(_("Tệp không phải Excel (.xlsx)."))
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _file_problem(_("Tệp Excel bị hỏng hoặc không đọc được.")) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _file_problem(
+            _("Tệp quá lớn khi giải nén: tối đa %(mb)d MB.") % {"mb": MAX_UNPACKED_BYTES // 1048576}
+        )
+    try:
         return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
         raise _file_problem(_("Tệp Excel bị hỏng hoặc không đọc được.")) from None
@@ -299,13 +313,15 @@ def _read_rows(upload: IO[bytes]) -> tuple[dict[str, int], list[tuple[int, tuple
     try:
         if not workbook.worksheets:
             raise _file_problem(_("Tệp không có trang tính nào."))
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
         header = next(rows, None)
         if header is None:
             raise _file_problem(_("Tệp trống: thiếu dòng tiêu đề."))
         columns = _columns(tuple(header))
         data: list[tuple[int, tuple[Any, ...]]] = []
         for number, values in enumerate(rows, start=2):
+            if number > MAX_SCANNED_ROWS:
+                raise _file_problem(_("Tệp quá nhiều dòng: tối đa %(n)d.") % {"n": MAX_ROWS})
             if all(_text(v) == "" for v in values):
                 continue
             if len(data) >= MAX_ROWS:

@@ -97,8 +97,14 @@ def unit_filter(j: Jurisdiction, prefix: str = "unit") -> Q:
 
 
 def _agency_id(actor: Actor | None) -> int | None:
-    agency_id = getattr(actor, "agency_id", None)
-    return agency_id if isinstance(agency_id, int) else None
+    """The actor's agency, when both are active (a closed agency's officers lose its
+    tasks, as they lose its jurisdiction)."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        return None
+    agency = getattr(actor, "agency", None)
+    if agency is None or not agency.active:
+        return None
+    return int(agency.pk)
 
 
 def tasks_for(actor: Actor | None) -> QuerySet[ProgrammeTask]:
@@ -366,7 +372,11 @@ def owner_agency(j: Jurisdiction, unit: AdministrativeUnit, agency_id: Any) -> A
         pk = 0
     agency = Agency.objects.filter(pk=pk, active=True).first()
     allowed = {unit.pk, unit.parent_id} - {None}
-    if agency is None or (not j.national and agency.jurisdiction_id not in allowed):
+    # The unit's own agencies or its province's; a ministry (no jurisdiction) only when a
+    # national user assigns it. Never another province's agency, whoever asks.
+    if agency is None or not (
+        agency.jurisdiction_id in allowed or (agency.jurisdiction_id is None and j.national)
+    ):
         raise NotFound(
             _("Không tìm thấy cơ quan chủ trì của địa bàn này."),
             code="agency",
@@ -385,8 +395,10 @@ def group_for_task(j: Jurisdiction, unit: AdministrativeUnit, group_id: Any) -> 
     group = groups_in(j).filter(pk=pk).first()
     if group is None:
         raise NotFound(_("Không tìm thấy tổ công tác."), code="group", field="group")
+    # The task's own unit or its province: a commune's group does not carry a province's
+    # task (its members would not see it).
     related = {unit.pk, unit.parent_id} - {None}
-    if group.unit_id not in related and group.unit.parent_id != unit.pk:
+    if group.unit_id not in related:
         raise _refuse(
             _("Tổ công tác không thuộc địa bàn của nhiệm vụ."), "group_elsewhere", "group"
         )

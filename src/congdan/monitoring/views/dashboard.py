@@ -255,6 +255,13 @@ class Scope:
         return chain
 
 
+def _kpis_for(scope: Scope) -> list[kpis.KPI]:
+    """The KPIs this user may read. The lookups KPI breaks the national access log down
+    by organisation and free-text purpose, which is not a province's business: only
+    users with national jurisdiction see it."""
+    return [k for k in kpis.KPIS if k.source != "lookup" or scope.jurisdiction.national]
+
+
 def _int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
@@ -439,7 +446,9 @@ class Line:
 
     @property
     def target_text(self) -> str:
-        return charts.fmt(self.status.target, self.measure) if self.status.target else "—"
+        return (
+            charts.fmt(self.status.target, self.measure) if self.status.target is not None else "—"
+        )
 
     @property
     def gap_text(self) -> str:
@@ -605,10 +614,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     period = _period(form)
     base = _base_params(period, scope)
     rows: list[dict[str, Any]] = []
+    visible = _kpis_for(scope)
     books = TargetBook.many(
-        [k.code for k in kpis.KPIS], period.year, [pk for pk in scope.target_chain() if pk]
+        [k.code for k in visible], period.year, [pk for pk in scope.target_chain() if pk]
     )
-    for kpi in kpis.KPIS:
+    for kpi in visible:
         href = reverse("monitoring:kpi", args=[kpi.code]) + "?" + _query(base)
         line = _value_line(kpi, scope, period, href=href, book=books[kpi.code])
         rows.append({"kpi": kpi, "line": line, "national_only": "unit" not in kpi.filters})
@@ -813,6 +823,8 @@ def kpi_detail(request: HttpRequest, code: str) -> HttpResponse:
     form = _form(request)
     fmt = _format(request)
     scope = _scope(request)
+    if kpi not in _kpis_for(scope):
+        raise NotFound(_("Không có chỉ tiêu này."), field="kpi")
     if not form.is_valid():
         return _invalid(request, template, form, scope=scope, kpi=kpi, units=_unit_choices(scope))
     period = _period(form)

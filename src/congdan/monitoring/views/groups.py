@@ -19,7 +19,7 @@ from congdan.core.permissions import Perm, has_perm
 from congdan.core.web import permission_required_view, submit_form
 from congdan.monitoring.models import GroupRole, Level, WorkingGroup
 from congdan.monitoring.services import groups as group_services
-from congdan.monitoring.services.tasks import is_overdue, units_for
+from congdan.monitoring.services.tasks import is_overdue, tasks_for, units_for
 
 
 class GroupForm(forms.Form):
@@ -86,7 +86,9 @@ def group_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, group: WorkingGroup, **extra: Any) -> dict[str, Any]:
-    tasks = list(group.tasks.select_related("owner_agency").order_by("deadline", "code")[:500])
+    # Only the group's tasks this user may read (a province group's tasks of other
+    # communes stay hidden from a commune leader).
+    tasks = list(tasks_for(request.user).filter(group=group).order_by("deadline", "code")[:500])
     return {
         "group": group,
         "members": group.members.order_by("role", "name"),
