@@ -239,3 +239,21 @@ def test_fact_rows_scoped_as_on_the_dashboards(db: None) -> None:
     request = RequestFactory().get("/admin/monitoring/lookupfact/")
     request.user = province_leader
     assert not lookups_admin.has_view_permission(request)
+
+
+def test_unique_keys_hold_with_null_units(db: None) -> None:
+    """NULL unit/commune/agency counts as one value, on SQLite as on PostgreSQL."""
+    from django.db import IntegrityError, transaction
+
+    from congdan.monitoring.models import PopulationFact
+
+    day = dt.date(THIS_YEAR, 2, 1)
+    rows = (
+        lambda: Target.objects.create(kpi="overdue_count", unit=None, year=2031, value=1),
+        lambda: DossierFact.objects.create(day=day, procedure_code="birth_registration"),
+        lambda: PopulationFact.objects.create(day=day),
+    )
+    for make in rows:
+        make()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            make()

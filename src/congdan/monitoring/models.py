@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,10 +57,14 @@ class DossierFact(models.Model):
         verbose_name = _("số liệu hồ sơ theo ngày")
         verbose_name_plural = _("số liệu hồ sơ theo ngày")
         constraints = [
+            # NULL (no commune, no agency) counts as one value: an index on expressions
+            # rather than nulls_distinct=False, which SQLite cannot enforce.
             models.UniqueConstraint(
-                fields=["day", "commune", "agency", "procedure_code"],
+                F("day"),
+                Coalesce("commune", Value(0)),
+                Coalesce("agency", Value(0)),
+                F("procedure_code"),
                 name="monitoring_dossier_fact_key",
-                nulls_distinct=False,
             )
         ]
         indexes = [
@@ -91,9 +97,7 @@ class PopulationFact(models.Model):
         verbose_name_plural = _("số liệu dân cư theo ngày")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "commune"],
-                name="monitoring_population_fact_key",
-                nulls_distinct=False,
+                F("day"), Coalesce("commune", Value(0)), name="monitoring_population_fact_key"
             )
         ]
         indexes = [models.Index(fields=["day", "province"], name="monitoring_pop_day_prov")]
@@ -199,7 +203,7 @@ class Target(models.Model):
         verbose_name_plural = _("mục tiêu")
         constraints = [
             models.UniqueConstraint(
-                fields=["kpi", "unit", "year"], name="monitoring_target_key", nulls_distinct=False
+                F("kpi"), Coalesce("unit", Value(0)), F("year"), name="monitoring_target_key"
             )
         ]
 
