@@ -185,7 +185,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "portal:login"
-LOGIN_REDIRECT_URL = "registry:search"
+# The home page sends each account to the first page its role allows (portal.views.home):
+# officers to the person search, leaders to the dashboard, the DPO to supervision.
+LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:login"
 PASSWORD_HASHERS = [
     "congdan.core.hashers.Argon2idHasher",

@@ -579,3 +579,24 @@ def test_leaders_land_on_the_dashboard_after_login(client: Client, db: None) -> 
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/monitoring/"
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        (Role.LEADER, "/monitoring/"),
+        (Role.OFFICER, "/registry/"),
+        (Role.DPO, "/supervision/access/"),
+    ],
+)
+def test_the_login_form_lands_each_role_on_its_home(
+    client: Client, db: None, role: str, landing: str
+) -> None:
+    """Through the real login form without ?next=: not a page the role may not open."""
+    province = factories.current_province("48")
+    user = factories.make_user(role, unit=province)
+    response = client.post(
+        "/login/", {"username": user.username, "password": factories.PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == landing
+    assert response.status_code == 200
