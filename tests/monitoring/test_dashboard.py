@@ -21,7 +21,7 @@ from django.utils import translation
 from congdan.core.models import Agency, AgencyKind, User
 from congdan.core.permissions import Role
 from congdan.geo.models import AdministrativeUnit
-from congdan.monitoring import charts, targets
+from congdan.monitoring import charts, kpis, targets
 from congdan.monitoring.models import DossierFact, Target
 from congdan.monitoring.views.dashboard import TargetBook
 from tests import factories
@@ -600,3 +600,22 @@ def test_the_login_form_lands_each_role_on_its_home(
     )
     assert response.redirect_chain[-1][0] == landing
     assert response.status_code == 200
+
+
+def test_kpi_names_and_definitions_in_english(dash: Dash) -> None:
+    """Every KPI's name and written definition are translated (they were once declared
+    through an alias makemessages did not extract)."""
+    client = as_user(dash.province_leader)
+    page = text_of(client.get(OVERVIEW, {"year": YEAR}, HTTP_ACCEPT_LANGUAGE="en"))
+    card = page[page.index('id="kpi-online_dossier_rate"') :]
+    card = card[: card.index("</li>")]
+    assert "Online dossier rate" in card
+    assert "Online dossiers received in the period" in card
+    for kpi in kpis.KPIS:
+        with translation.override("en"):
+            english = str(kpi.name)
+        with translation.override("vi"):
+            vietnamese = str(kpi.name)
+        assert english != vietnamese, kpi.code
+        if kpi.code != "lookups":  # national-only, not on this leader's page
+            assert english in page, kpi.code

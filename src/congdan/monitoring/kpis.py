@@ -180,41 +180,39 @@ def _k(  # noqa: PLR0917 -- the definitions table reads best positionally
     )
 
 
-L = gettext_lazy
-
 KPIS: tuple[KPI, ...] = (
     _k(
         "online_dossier_rate",
-        L("Tỷ lệ hồ sơ trực tuyến"),
-        L("Tỷ lệ hồ sơ nộp trực tuyến trên tổng số hồ sơ tiếp nhận."),
-        L("Số hồ sơ nộp trực tuyến tiếp nhận trong kỳ"),
+        gettext_lazy("Tỷ lệ hồ sơ trực tuyến"),
+        gettext_lazy("Tỷ lệ hồ sơ nộp trực tuyến trên tổng số hồ sơ tiếp nhận."),
+        gettext_lazy("Số hồ sơ nộp trực tuyến tiếp nhận trong kỳ"),
         _RECEIVED,
         _DAYS,
         group="online",
     ),
     _k(
         "fully_online_dossier_rate",
-        L("Tỷ lệ hồ sơ trực tuyến toàn trình"),
-        L(
+        gettext_lazy("Tỷ lệ hồ sơ trực tuyến toàn trình"),
+        gettext_lazy(
             "Tỷ lệ hồ sơ nộp trực tuyến của thủ tục được cung cấp trực tuyến toàn trình "
             "trên tổng số hồ sơ tiếp nhận."
         ),
-        L("Số hồ sơ trực tuyến của thủ tục toàn trình tiếp nhận trong kỳ"),
+        gettext_lazy("Số hồ sơ trực tuyến của thủ tục toàn trình tiếp nhận trong kỳ"),
         _RECEIVED,
         _DAYS,
         group="online",
     ),
     _k(
         "fully_online_procedure_rate",
-        L("Tỷ lệ thủ tục cung cấp trực tuyến toàn trình"),
-        L(
+        gettext_lazy("Tỷ lệ thủ tục cung cấp trực tuyến toàn trình"),
+        gettext_lazy(
             "Tỷ lệ thủ tục hành chính được cung cấp trực tuyến toàn trình trên tổng số thủ "
             "tục cung cấp trên nền tảng (danh mục thủ tục dùng chung cả nước, nên như nhau "
             "ở mọi địa bàn)."
         ),
-        L("Số thủ tục cung cấp trực tuyến toàn trình"),
-        L("Số thủ tục cung cấp trên nền tảng"),
-        L("Danh mục thủ tục hiện hành"),
+        gettext_lazy("Số thủ tục cung cấp trực tuyến toàn trình"),
+        gettext_lazy("Số thủ tục cung cấp trên nền tảng"),
+        gettext_lazy("Danh mục thủ tục hiện hành"),
         group="online",
         source="catalogue",
         breakdowns=("procedure",),
@@ -222,22 +220,24 @@ KPIS: tuple[KPI, ...] = (
     ),
     _k(
         "on_time_rate",
-        L("Tỷ lệ hồ sơ giải quyết đúng hạn"),
-        L("Tỷ lệ hồ sơ giải quyết xong (trả kết quả hoặc từ chối) đúng hoặc trước hạn."),
-        L("Số hồ sơ giải quyết xong trong kỳ, vào hoặc trước ngày hẹn trả"),
-        L("Số hồ sơ giải quyết xong trong kỳ (phê duyệt, trả kết quả hoặc từ chối)"),
+        gettext_lazy("Tỷ lệ hồ sơ giải quyết đúng hạn"),
+        gettext_lazy("Tỷ lệ hồ sơ giải quyết xong (trả kết quả hoặc từ chối) đúng hoặc trước hạn."),
+        gettext_lazy("Số hồ sơ giải quyết xong trong kỳ, vào hoặc trước ngày hẹn trả"),
+        gettext_lazy("Số hồ sơ giải quyết xong trong kỳ (phê duyệt, trả kết quả hoặc từ chối)"),
         _DAYS,
         group="progress",
     ),
     _k(
         "overdue_count",
-        L("Số hồ sơ quá hạn chưa giải quyết"),
-        L(
+        gettext_lazy("Số hồ sơ quá hạn chưa giải quyết"),
+        gettext_lazy(
             "Số hồ sơ đang giải quyết đã quá ngày hẹn trả, tại cuối kỳ; hồ sơ đang chờ "
             "công dân bổ sung (tạm dừng tính thời hạn) không tính."
         ),
-        L("Số hồ sơ đang giải quyết, không tạm dừng, có ngày hẹn trả trước ngày cuối kỳ"),
-        L("(không có — số đếm)"),
+        gettext_lazy(
+            "Số hồ sơ đang giải quyết, không tạm dừng, có ngày hẹn trả trước ngày cuối kỳ"
+        ),
+        gettext_lazy("(không có — số đếm)"),
         _SNAPSHOT,
         measure="count",
         higher=False,
@@ -245,37 +245,39 @@ KPIS: tuple[KPI, ...] = (
     ),
     _k(
         "dossier_digitisation_rate",
-        L("Tỷ lệ số hoá hồ sơ"),
-        L("Tỷ lệ hồ sơ tiếp nhận dưới dạng dữ liệu điện tử trên tổng số hồ sơ tiếp nhận."),
-        L("Số hồ sơ tiếp nhận là dữ liệu (trực tuyến hoặc nhập tại quầy) trong kỳ"),
+        gettext_lazy("Tỷ lệ số hoá hồ sơ"),
+        gettext_lazy(
+            "Tỷ lệ hồ sơ tiếp nhận dưới dạng dữ liệu điện tử trên tổng số hồ sơ tiếp nhận."
+        ),
+        gettext_lazy("Số hồ sơ tiếp nhận là dữ liệu (trực tuyến hoặc nhập tại quầy) trong kỳ"),
         _RECEIVED,
         _DAYS,
         group="digitisation",
     ),
     _k(
         "result_digitisation_rate",
-        L("Tỷ lệ số hoá kết quả"),
-        L("Tỷ lệ kết quả giải quyết được cấp dưới dạng giấy tờ điện tử có ký số."),
-        L("Số kết quả trả trong kỳ có bản điện tử trong ví giấy tờ"),
-        L("Số kết quả trả trong kỳ"),
+        gettext_lazy("Tỷ lệ số hoá kết quả"),
+        gettext_lazy("Tỷ lệ kết quả giải quyết được cấp dưới dạng giấy tờ điện tử có ký số."),
+        gettext_lazy("Số kết quả trả trong kỳ có bản điện tử trong ví giấy tờ"),
+        gettext_lazy("Số kết quả trả trong kỳ"),
         _DAYS,
         group="digitisation",
     ),
     _k(
         "online_payment_rate",
-        L("Tỷ lệ thanh toán trực tuyến"),
-        L("Tỷ lệ hồ sơ có phí, lệ phí được thanh toán trực tuyến."),
-        L("Số hồ sơ có phí tiếp nhận trong kỳ đã thanh toán trực tuyến"),
-        L("Số hồ sơ có phí, lệ phí tiếp nhận trong kỳ"),
+        gettext_lazy("Tỷ lệ thanh toán trực tuyến"),
+        gettext_lazy("Tỷ lệ hồ sơ có phí, lệ phí được thanh toán trực tuyến."),
+        gettext_lazy("Số hồ sơ có phí tiếp nhận trong kỳ đã thanh toán trực tuyến"),
+        gettext_lazy("Số hồ sơ có phí, lệ phí tiếp nhận trong kỳ"),
         _DAYS,
         group="online",
     ),
     _k(
         "eid_coverage_level1",
-        L("Tỷ lệ định danh điện tử mức 1"),
-        L("Tỷ lệ người từ 14 tuổi có tài khoản định danh điện tử mức 1 đang hoạt động."),
-        L("Số người thường trú từ 14 tuổi có tài khoản mức 1 đang hoạt động"),
-        L("Số người thường trú còn sống từ 14 tuổi"),
+        gettext_lazy("Tỷ lệ định danh điện tử mức 1"),
+        gettext_lazy("Tỷ lệ người từ 14 tuổi có tài khoản định danh điện tử mức 1 đang hoạt động."),
+        gettext_lazy("Số người thường trú từ 14 tuổi có tài khoản mức 1 đang hoạt động"),
+        gettext_lazy("Số người thường trú còn sống từ 14 tuổi"),
         _SNAPSHOT,
         source="population",
         breakdowns=("commune", "province", "day", "month", "quarter"),
@@ -283,10 +285,10 @@ KPIS: tuple[KPI, ...] = (
     ),
     _k(
         "eid_coverage_level2",
-        L("Tỷ lệ định danh điện tử mức 2"),
-        L("Tỷ lệ người từ 14 tuổi có tài khoản định danh điện tử mức 2 đang hoạt động."),
-        L("Số người thường trú từ 14 tuổi có tài khoản mức 2 đang hoạt động"),
-        L("Số người thường trú còn sống từ 14 tuổi"),
+        gettext_lazy("Tỷ lệ định danh điện tử mức 2"),
+        gettext_lazy("Tỷ lệ người từ 14 tuổi có tài khoản định danh điện tử mức 2 đang hoạt động."),
+        gettext_lazy("Số người thường trú từ 14 tuổi có tài khoản mức 2 đang hoạt động"),
+        gettext_lazy("Số người thường trú còn sống từ 14 tuổi"),
         _SNAPSHOT,
         source="population",
         breakdowns=("commune", "province", "day", "month", "quarter"),
@@ -294,10 +296,12 @@ KPIS: tuple[KPI, ...] = (
     ),
     _k(
         "chip_card_coverage",
-        L("Tỷ lệ cấp thẻ căn cước gắn chip"),
-        L("Tỷ lệ người từ 14 tuổi có thẻ căn cước/căn cước công dân gắn chip còn hiệu lực."),
-        L("Số người thường trú từ 14 tuổi có thẻ gắn chip còn hiệu lực"),
-        L("Số người thường trú còn sống từ 14 tuổi"),
+        gettext_lazy("Tỷ lệ cấp thẻ căn cước gắn chip"),
+        gettext_lazy(
+            "Tỷ lệ người từ 14 tuổi có thẻ căn cước/căn cước công dân gắn chip còn hiệu lực."
+        ),
+        gettext_lazy("Số người thường trú từ 14 tuổi có thẻ gắn chip còn hiệu lực"),
+        gettext_lazy("Số người thường trú còn sống từ 14 tuổi"),
         _SNAPSHOT,
         source="population",
         breakdowns=("commune", "province", "day", "month", "quarter"),
@@ -305,13 +309,13 @@ KPIS: tuple[KPI, ...] = (
     ),
     _k(
         "lookups",
-        L("Số lượt khai thác dữ liệu dân cư"),
-        L(
+        gettext_lazy("Số lượt khai thác dữ liệu dân cư"),
+        gettext_lazy(
             "Số lượt cơ quan, tổ chức tra cứu, khai thác dữ liệu của công dân, theo cơ quan "
             "và mục đích (toàn quốc: nhật ký truy cập không gắn với địa bàn)."
         ),
-        L("Số lượt truy cập dữ liệu công dân ghi trong nhật ký trong kỳ"),
-        L("(không có — số đếm)"),
+        gettext_lazy("Số lượt truy cập dữ liệu công dân ghi trong nhật ký trong kỳ"),
+        gettext_lazy("(không có — số đếm)"),
         _DAYS,
         measure="count",
         source="lookup",
@@ -320,25 +324,25 @@ KPIS: tuple[KPI, ...] = (
     ),
     _k(
         "satisfaction_rate",
-        L("Tỷ lệ hài lòng"),
-        L("Tỷ lệ đánh giá hài lòng (4 hoặc 5 sao) trên tổng số đánh giá."),
-        L("Số đánh giá 4–5 sao trong kỳ"),
-        L("Số đánh giá trong kỳ"),
+        gettext_lazy("Tỷ lệ hài lòng"),
+        gettext_lazy("Tỷ lệ đánh giá hài lòng (4 hoặc 5 sao) trên tổng số đánh giá."),
+        gettext_lazy("Số đánh giá 4–5 sao trong kỳ"),
+        gettext_lazy("Số đánh giá trong kỳ"),
         _DAYS,
         group="satisfaction",
     ),
     _k(
         "service_index_766",
-        L("Chỉ số phục vụ người dân, doanh nghiệp (Quyết định 766)"),
-        L(
+        gettext_lazy("Chỉ số phục vụ người dân, doanh nghiệp (Quyết định 766)"),
+        gettext_lazy(
             "Điểm tổng hợp 5 nhóm chỉ số theo trọng số cấu hình: công khai minh bạch (đại "
             "diện: tỷ lệ hồ sơ được theo dõi trạng thái trực tuyến, tức hồ sơ là dữ liệu), "
             "tiến độ (tỷ lệ đúng hạn), số hoá (trung bình tỷ lệ số hoá hồ sơ và kết quả), "
             "cung cấp trực tuyến (trung bình tỷ lệ hồ sơ trực tuyến và thanh toán trực "
             "tuyến), hài lòng (tỷ lệ hài lòng); thang 100 điểm."
         ),
-        L("Tổng trọng số × tỷ lệ của các nhóm có số liệu"),
-        L("Tổng trọng số của các nhóm có số liệu"),
+        gettext_lazy("Tổng trọng số × tỷ lệ của các nhóm có số liệu"),
+        gettext_lazy("Tổng trọng số của các nhóm có số liệu"),
         _DAYS,
         measure="score",
         source="index",

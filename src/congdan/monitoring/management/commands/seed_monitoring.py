@@ -44,6 +44,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Province {stats.province_code} already has seeded monitoring data: nothing added."
             )
+            self._hint()
             return
         self.stdout.write(
             f"Seeded monitoring data for province {stats.province_code}, "
@@ -56,3 +57,11 @@ class Command(BaseCommand):
         )
         for label, count in sorted(stats.created.items()):
             self.stdout.write(f"  {label:<16} {count:>10,}")
+        self._hint()
+
+    def _hint(self) -> None:
+        self.stdout.write(
+            "  programme monitoring: log in as lanhdao.tinh (or lanhdao.xa) → /monitoring/: "
+            "the online dossier rate per commune against the 40 % target, drill-down, "
+            "Excel export; overdue tasks by agency at /monitoring/tasks/agencies/"
+        )
