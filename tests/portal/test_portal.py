@@ -99,7 +99,8 @@ def test_login_with_empty_fields(client: Client) -> None:
 def test_login_then_logout(client: Client, world: World) -> None:
     response = client.post(reverse("portal:login"), {"username": "cax", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("registry:search")
+    assert response["Location"] == reverse("portal:home")  # which sends officers on
+    assert client.get(response["Location"])["Location"] == reverse("registry:search")
     page = text(client.get(reverse("registry:search")))
     agency = world.commune_officer.agency
     assert agency is not None
