@@ -17,6 +17,7 @@ from congdan.core.errors import Conflict, NotFound, ValidationFailed
 from congdan.core.models import User
 from congdan.core.permissions import Perm, has_perm, requires
 from congdan.monitoring.models import GroupMember, GroupRole, Level, WorkingGroup
+from congdan.monitoring.services.ids import as_pk
 from congdan.monitoring.services.tasks import (
     clean_level,
     clean_text,
@@ -44,10 +45,7 @@ def groups_for(actor: Actor | None) -> QuerySet[WorkingGroup]:
 
 
 def get_group(actor: Actor | None, group_id: int | str) -> WorkingGroup:
-    try:
-        pk = int(group_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(group_id)
     group = groups_for(actor).filter(pk=pk).first()
     if group is None:
         raise NotFound(_("Không tìm thấy tổ công tác."), code="group_not_found")
@@ -72,10 +70,7 @@ def _validate(
         village_ = ""
     parent = None
     if parent_id not in (None, ""):
-        try:
-            pk = int(parent_id)
-        except (TypeError, ValueError):
-            pk = 0
+        pk = as_pk(parent_id)
         parent = groups_in(j).filter(pk=pk).first()
         if parent is None:
             raise NotFound(_("Không tìm thấy tổ cấp trên."), code="parent", field="parent")
@@ -256,10 +251,7 @@ def update_member(
 
 
 def _member(group: WorkingGroup, member_id: int | str) -> GroupMember:
-    try:
-        pk = int(member_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(member_id)
     member = group.members.filter(pk=pk).first()
     if member is None:
         raise NotFound(_("Không tìm thấy thành viên."), code="member_not_found")

@@ -38,6 +38,7 @@ from congdan.core.permissions import Perm, requires
 from congdan.geo.models import AdministrativeUnit
 from congdan.monitoring import kpis
 from congdan.monitoring.models import IndexWeight, Target
+from congdan.monitoring.services.ids import as_pk
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -159,12 +160,7 @@ def targets_in(actor: Actor | None) -> QuerySet[Target]:
 
 
 def get_target(actor: Actor | None, target_id: Any) -> Target:
-    try:
-        pk = int(target_id)
-    except (TypeError, ValueError, OverflowError):
-        pk = 0
-    if isinstance(target_id, bool) or not 0 < pk < 2**63:
-        pk = 0
+    pk = as_pk(target_id)
     target = targets_in(actor).filter(pk=pk).first() if pk else None
     if target is None:
         raise NotFound(_("Không tìm thấy mục tiêu."), code="target_not_found")

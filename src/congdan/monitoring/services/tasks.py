@@ -42,6 +42,7 @@ from congdan.monitoring.models import (
     TaskStatus,
     WorkingGroup,
 )
+from congdan.monitoring.services.ids import as_pk
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -123,10 +124,7 @@ def tasks_for(actor: Actor | None) -> QuerySet[ProgrammeTask]:
 
 
 def get_task(actor: Actor | None, task_id: int | str) -> ProgrammeTask:
-    try:
-        pk = int(task_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(task_id)
     task = tasks_for(actor).filter(pk=pk).first()
     if task is None:
         raise NotFound(_("Không tìm thấy nhiệm vụ."), code="task_not_found")
@@ -345,10 +343,7 @@ def clean_progress(value: Any) -> int:
 def unit_for_level(j: Jurisdiction, level: Level, unit_id: Any) -> AdministrativeUnit:
     """The current unit ``unit_id`` for a task or group of ``level`` (a province for the
     province level, a commune otherwise), within ``j``."""
-    try:
-        pk = int(unit_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(unit_id)
     unit = AdministrativeUnit.objects.current().filter(pk=pk).select_related("parent").first()
     if unit is None or not j.covers(unit):
         raise NotFound(
@@ -366,10 +361,7 @@ def unit_for_level(j: Jurisdiction, level: Level, unit_id: Any) -> Administrativ
 
 def owner_agency(j: Jurisdiction, unit: AdministrativeUnit, agency_id: Any) -> Agency:
     """An active agency of the task's unit or of its province."""
-    try:
-        pk = int(agency_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(agency_id)
     agency = Agency.objects.filter(pk=pk, active=True).first()
     allowed = {unit.pk, unit.parent_id} - {None}
     # The unit's own agencies or its province's; a ministry (no jurisdiction) only when a
@@ -388,10 +380,7 @@ def owner_agency(j: Jurisdiction, unit: AdministrativeUnit, agency_id: Any) -> A
 def group_for_task(j: Jurisdiction, unit: AdministrativeUnit, group_id: Any) -> WorkingGroup | None:
     if group_id in (None, ""):
         return None
-    try:
-        pk = int(group_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(group_id)
     group = groups_in(j).filter(pk=pk).first()
     if group is None:
         raise NotFound(_("Không tìm thấy tổ công tác."), code="group", field="group")
@@ -715,10 +704,7 @@ def add_evidence(actor: Actor, task_id: int | str, *, file: IO[bytes]) -> TaskEv
 def get_evidence(actor: Actor | None, task_id: int | str, evidence_id: int | str) -> TaskEvidence:
     check_perm(actor, Perm.TASK_READ)
     task = get_task(actor, task_id)
-    try:
-        pk = int(evidence_id)
-    except (TypeError, ValueError):
-        pk = 0
+    pk = as_pk(evidence_id)
     evidence = TaskEvidence.objects.filter(task=task, pk=pk).first()
     if evidence is None:
         raise NotFound(_("Không tìm thấy tệp minh chứng."), code="evidence_not_found")
