@@ -99,9 +99,28 @@ class TargetForm(forms.ModelForm):
         field.choices = [(k.code, f"{k.name} ({k.code})") for k in kpis.KPIS]
 
 
+class KeyedServiceAdmin(ServiceFormAdmin):
+    """Rows named by their key fields (``key_fields``): the key is set when a row is added
+    and read-only afterwards (another key is another row), so the change form is a plain
+    model form without it."""
+
+    key_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.key_fields if obj is not None else ()
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            kwargs.setdefault("form", forms.ModelForm)
+        return super().get_form(request, obj, change, **kwargs)
+
+
 @admin.register(Target)
-class TargetAdmin(ServiceFormAdmin):
+class TargetAdmin(KeyedServiceAdmin):
     form = TargetForm
+    key_fields = ("kpi", "unit", "year")
     view_perm = Perm.TARGET_MANAGE
     change_perm = Perm.TARGET_MANAGE
     list_display = ("kpi", "unit", "year", "value", "amber_margin", "note")
@@ -117,18 +136,6 @@ class TargetAdmin(ServiceFormAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return self.has_change_permission(request)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # The key (KPI, unit, year) names the target: another key is another target.
-        return ("kpi", "unit", "year") if obj is not None else ()
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        if obj is not None:
-            # The key fields are read-only on change: a plain model form without them.
-            kwargs.setdefault("form", forms.ModelForm)
-        return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Target, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -179,8 +186,9 @@ class WeightForm(forms.ModelForm):
 
 
 @admin.register(IndexWeight)
-class IndexWeightAdmin(ServiceFormAdmin):
+class IndexWeightAdmin(KeyedServiceAdmin):
     form = WeightForm
+    key_fields = ("group",)
     view_perm = Perm.TARGET_MANAGE
     change_perm = Perm.TARGET_MANAGE
     list_display = ("group", "weight")
@@ -191,16 +199,6 @@ class IndexWeightAdmin(ServiceFormAdmin):
         return super().has_change_permission(request, obj) and target_services.can_set_national(
             request.user
         )
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("group",) if obj is not None else ()
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        if obj is not None:
-            kwargs.setdefault("form", forms.ModelForm)
-        return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: IndexWeight, form: Any, change: bool) -> None:
         data = form.cleaned_data
